@@ -1,0 +1,53 @@
+# ufshim — `make` builds build/libufshim.so and build/ufs; `make test`, `make asan`, `make bench`,
+# `make demo` explain themselves in README.md.
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -Wno-format-truncation -Wno-nonnull-compare -fno-delete-null-pointer-checks -fPIC -fvisibility=hidden -D_GNU_SOURCE -pthread
+LDLIBS  = -lcurl -lcrypto -lexpat -ldl -pthread
+BUILD   ?= build
+
+CORE_SRC = common/log.c common/counters.c \
+           backends/registry.c backends/http.c backends/sigv4.c backends/s3_xml.c backends/aws_config.c backends/s3.c \
+           cache/store.c cache/lock.c cache/wholefile.c cache/blockfile.c cache/meta.c \
+           fs/path.c fs/mount.c fs/settings.c fs/fs.c
+SHIM_SRC = $(wildcard shim/*.c)
+CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/%.o)
+SHIM_OBJ = $(SHIM_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN = $(BUILD)/tests/unit $(BUILD)/tests/sigv4_cli
+
+all: $(BUILD)/libufshim.so $(BUILD)/ufs
+
+$(BUILD)/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libufshim.so: $(CORE_OBJ) $(SHIM_OBJ)
+	$(CC) $(CFLAGS) -shared -Wl,-z,defs -Wl,-soname,libufshim.so -o $@ $^ $(LDLIBS)
+
+$(BUILD)/libufscore.a: $(CORE_OBJ)
+	ar rcs $@ $^
+
+$(BUILD)/ufs: $(BUILD)/tools/ufs.o $(BUILD)/libufscore.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libufscore.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+test: all $(TEST_BIN)
+	tests/run-all
+
+asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all build-asan/tests/unit build-asan/tests/sigv4_cli
+	UFSHIM_BUILD=build-asan tests/run-all
+
+bench: all
+	tools/bench
+
+demo: all
+	tools/demo
+
+clean:
+	rm -rf build build-asan
+
+.PHONY: all test asan bench demo clean
+.SECONDARY:

@@ -1,0 +1,308 @@
+/* fs/fs.c — see fs.h. Metadata comes from the per-process cache or one request: HEAD for a
+ * file, then a one-entry LIST for a directory; a fresh listing of the parent answers for its
+ * children (including "does not exist") without any request. */
+#include "fs.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/counters.h"
+#include "../common/log.h"
+
+static struct settings settings;
+static int init_result = -EAGAIN;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void init(void)
+{
+    char err[600];
+    log_init();
+    settings_load(&settings);
+    settings_load_mounts();
+    if (mount_count() == 0) { init_result = -ENOENT; return; }
+    if (store_open(settings.cache_dir, settings.cache_size, err, sizeof err)) {
+        log_error("cache: %s; set UFSHIM_CACHE_DIR to a writable directory. Every mount fails with EIO", err);
+        for (int i = 0; i < mount_count(); i++) mount_at(i)->broken = 1;
+        init_result = -EIO;
+        return;
+    }
+    counters_open(settings.stats_dir, settings.keep_stats);
+    init_result = 0;
+}
+
+int fs_init(void)
+{
+    pthread_once(&init_once, init);
+    return init_result;
+}
+
+const struct settings *fs_settings(void) { return &settings; }
+
+void fs_after_fork(void)
+{
+    for (int i = 0; i < mount_count(); i++)
+        if (mount_at(i)->ops && mount_at(i)->ops->after_fork) mount_at(i)->ops->after_fork();
+    counters_reopen_after_fork();
+}
+
+uint64_t fs_ino(const struct mount *m, const char *rel)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *p = m->id; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    for (const char *p = rel; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return (h & 0x7fffffffffffffffULL) | 2;   /* never 0 or 1 */
+}
+
+/* Cache key: mount id + "/" + rel ("" for the root). */
+static void meta_key(const struct mount *m, const char *rel, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s%s%s", m->id, *rel ? "/" : "", rel);
+}
+
+static void full_key(const struct mount *m, const char *rel, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%s%s", m->key_prefix, rel);
+}
+
+static void set_attr(const struct mount *m, const char *rel, int is_dir, const struct object_info *info,
+                     struct fs_attr *out)
+{
+    memset(out, 0, sizeof *out);
+    out->is_dir = is_dir;
+    out->ino = fs_ino(m, rel);
+    if (!is_dir && info) {
+        out->size = info->size;
+        out->mtime = info->mtime;
+        snprintf(out->etag, sizeof out->etag, "%s", info->etag);
+    }
+}
+
+static int stop_at_first(void *ctx, const struct list_entry *e)
+{
+    (void)ctx;
+    (void)e;
+    return 1;
+}
+
+/* Is rel/ a directory in the store: any key under it, or a "rel/" marker object? */
+static int probe_dir(struct mount *m, const char *key)
+{
+    char dir[4200];
+    struct object_info info;
+    snprintf(dir, sizeof dir, "%s/", key);
+    int rc = m->ops->list(m->backend, dir, 0, stop_at_first, NULL);
+    if (rc == 1) return 1;
+    if (rc < 0) return rc;
+    rc = m->ops->head(m->backend, dir, &info);
+    return rc == 0 ? 1 : rc == -ENOENT ? 0 : rc;
+}
+
+/* 1 if the parent's fresh listing says rel does not exist (no request needed). */
+static int missing_from_parent_listing(struct mount *m, const char *rel)
+{
+    char key[4200], parent[4200];
+    const char *slash = strrchr(rel, '/'), *name = slash ? slash + 1 : rel;
+    struct meta_listing *l;
+    int found = 0;
+
+    snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - rel) : 0, rel);
+    meta_key(m, parent, key, sizeof key);
+    if (!(l = meta_get_listing(key))) return 0;
+    for (int i = 0; i < l->n && !found; i++) found = !strcmp(l->children[i].name, name);
+    meta_listing_unref(l);
+    return !found;
+}
+
+int fs_stat(struct mount *m, const char *rel, struct fs_attr *out)
+{
+    char mk[4200], key[4200];
+    enum meta_kind kind;
+    struct object_info info;
+    int rc;
+
+    if (m->broken) return -EIO;
+    if (!*rel) { set_attr(m, rel, 1, NULL, out); return 0; }
+    meta_key(m, rel, mk, sizeof mk);
+    if (meta_get(mk, &kind, &info)) {
+        if (kind == META_MISSING) return -ENOENT;
+        set_attr(m, rel, kind == META_DIR, &info, out);
+        return 0;
+    }
+    if (missing_from_parent_listing(m, rel)) {
+        meta_put(mk, META_MISSING, NULL, m->meta_ttl);
+        return -ENOENT;
+    }
+    full_key(m, rel, key, sizeof key);
+    rc = m->ops->head(m->backend, key, &info);
+    if (rc == 0) {
+        meta_put(mk, META_FILE, &info, m->meta_ttl);
+        set_attr(m, rel, 0, &info, out);
+        return 0;
+    }
+    if (rc != -ENOENT) return rc;
+    rc = probe_dir(m, key);
+    if (rc < 0) return rc;
+    meta_put(mk, rc ? META_DIR : META_MISSING, NULL, m->meta_ttl);
+    if (!rc) return -ENOENT;
+    set_attr(m, rel, 1, NULL, out);
+    return 0;
+}
+
+struct list_builder {
+    struct meta_listing *l;
+    int cap;
+};
+
+static int add_child(void *ctx, const struct list_entry *e)
+{
+    struct list_builder *b = ctx;
+    struct meta_listing *l = b->l;
+    /* A key "x" next to a prefix "x/": the directory wins, as in mountpoint-s3. Both arrive in
+     * key order, "x" first; dedupe against the previous entry. */
+    if (l->n && !strcmp(l->children[l->n - 1].name, e->name)) {
+        if (e->is_dir) l->children[l->n - 1].is_dir = 1;
+        return 0;
+    }
+    if (!strcmp(e->name, ".") || !strcmp(e->name, "..") || strchr(e->name, '/')) return 0;
+    if (l->n == b->cap) {
+        int cap = b->cap ? b->cap * 2 : 64;
+        struct meta_child *nc = realloc(l->children, sizeof *nc * (size_t)cap);
+        if (!nc) return -ENOMEM;
+        l->children = nc;
+        b->cap = cap;
+    }
+    struct meta_child *c = &l->children[l->n];
+    if (!(c->name = strdup(e->name))) return -ENOMEM;
+    c->is_dir = e->is_dir;
+    c->info = e->info;
+    l->n++;
+    return 0;
+}
+
+int fs_list(struct mount *m, const char *rel, struct meta_listing **out)
+{
+    char mk[4200], prefix[4200];
+    struct list_builder b = {calloc(1, sizeof(struct meta_listing)), 0};
+    struct fs_attr attr;
+    int rc;
+
+    if (m->broken) { free(b.l); return -EIO; }
+    meta_key(m, rel, mk, sizeof mk);
+    if ((*out = meta_get_listing(mk))) { free(b.l); return 0; }
+    if (!b.l) return -ENOMEM;
+    b.l->refs = 1;
+    snprintf(prefix, sizeof prefix, "%s%s%s", m->key_prefix, rel, *rel ? "/" : "");
+    rc = m->ops->list(m->backend, prefix, 0, add_child, &b);
+    if (rc == 0 && b.l->n == 0 && *rel) {
+        /* Empty: an empty directory (marker object), a file, or nothing at all. */
+        meta_forget(mk);
+        rc = fs_stat(m, rel, &attr);
+        if (rc == 0 && !attr.is_dir) rc = -ENOTDIR;
+    }
+    if (rc) {
+        meta_listing_unref(b.l);
+        return rc;
+    }
+    b.l->refs = 2;                  /* the table's and the caller's */
+    meta_put_listing(mk, b.l, m->meta_ttl);
+    *out = b.l;
+    return 0;
+}
+
+/* What a cached copy needs to fetch bytes: which object version, from where. */
+struct fetch_ctx {
+    struct mount *m;
+    char key[4200];
+    char etag[BACKEND_ETAG_MAX];
+};
+
+struct fd_sink {
+    int fd;
+    uint64_t base;
+};
+
+static int write_at(void *ctx, uint64_t pos, const void *buf, size_t len)
+{
+    struct fd_sink *s = ctx;
+    const char *p = buf;
+    while (len) {
+        ssize_t n = pwrite(s->fd, p, len, (off_t)(s->base + pos));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            log_error("cache: writing to the cache failed: %s (is the cache file system full?)", strerror(errno));
+            return -1;
+        }
+        p += n;
+        pos += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int fetch_range(void *ctx, uint64_t off, uint64_t len, int fd)
+{
+    struct fetch_ctx *f = ctx;
+    struct fd_sink sink = {fd, off};
+    return f->m->ops->get(f->m->backend, f->key, f->etag, off, len, write_at, &sink, NULL);
+}
+
+void fs_free_fetch_ctx(void *ctx)
+{
+    free(ctx);
+}
+
+static int open_version(struct mount *m, const char *rel, const struct fs_attr *attr, int open_flags,
+                        struct fs_file *out)
+{
+    struct fetch_ctx *f = calloc(1, sizeof *f);
+    struct cache_object obj;
+    int rc, hit = 0;
+
+    if (!f) return -ENOMEM;
+    f->m = m;
+    full_key(m, rel, f->key, sizeof f->key);
+    snprintf(f->etag, sizeof f->etag, "%s", attr->etag);
+    store_object_name(m->url, f->key, attr->etag, attr->size, obj.name);
+    obj.size = attr->size;
+    obj.mtime = attr->mtime;
+    obj.fetch = fetch_range;
+    obj.ctx = f;
+    out->attr = *attr;
+    out->bf = NULL;
+    if (attr->size <= m->whole_max) {
+        rc = wholefile_open(&obj, open_flags, &hit);
+        free(f);
+        if (rc < 0) return rc;
+        out->fd = rc;
+    } else {
+        rc = blockfile_open(&obj, open_flags, &out->fd, &out->bf);
+        if (rc) { free(f); return rc; }
+        hit = blockfile_is_complete(out->bf);
+    }
+    counters_add(hit ? CTR_CACHE_HITS : CTR_CACHE_MISSES, 1);
+    counters_add(CTR_OPENS, 1);
+    return 0;
+}
+
+int fs_open_file(struct mount *m, const char *rel, int open_flags, struct fs_file *out)
+{
+    struct fs_attr attr;
+    char mk[4200];
+    int rc = fs_stat(m, rel, &attr);
+
+    if (rc) return rc;
+    if (attr.is_dir) return -EISDIR;
+    rc = open_version(m, rel, &attr, open_flags, out);
+    if (rc != -ESTALE) return rc;
+    /* The object changed since its metadata was cached: look again, once. */
+    meta_key(m, rel, mk, sizeof mk);
+    meta_forget(mk);
+    if ((rc = fs_stat(m, rel, &attr))) return rc;
+    if (attr.is_dir) return -EISDIR;
+    rc = open_version(m, rel, &attr, open_flags, out);
+    return rc == -ESTALE ? -EIO : rc;
+}

@@ -1,0 +1,44 @@
+/* fs/fs.h — the file layer: paths inside mounts as files and directories, backed by the store
+ * (backends/) and the caches (cache/). Knows nothing of libc symbols or fds handed to
+ * applications beyond returning real descriptors; the shim and the `ufs` CLI both use it.
+ * Every function returns 0 or a negative errno and may be called from any thread. */
+#ifndef UFSHIM_FS_H
+#define UFSHIM_FS_H
+
+#include <stdint.h>
+
+#include "../cache/meta.h"
+#include "../cache/object.h"
+#include "mount.h"
+#include "settings.h"
+
+struct fs_attr {
+    int is_dir;
+    uint64_t size;
+    int64_t mtime;
+    uint64_t ino;                   /* stable per path */
+    char etag[BACKEND_ETAG_MAX];
+};
+
+struct fs_file {
+    int fd;                         /* real descriptor of the cached copy */
+    struct blockfile *bf;           /* NULL when the copy is complete (whole-fetched) */
+    struct fs_attr attr;
+};
+
+/* Reads the settings, mounts and cache; later calls return the first result. 0 if usable. */
+int fs_init(void);
+const struct settings *fs_settings(void);
+int fs_stat(struct mount *m, const char *rel, struct fs_attr *out);
+/* Children of a directory (a new reference: meta_listing_unref when done). */
+int fs_list(struct mount *m, const char *rel, struct meta_listing **out);
+/* Opens a file for reading. open_flags are the application's, without access-mode or
+ * creation bits. -EISDIR for a directory. */
+int fs_open_file(struct mount *m, const char *rel, int open_flags, struct fs_file *out);
+uint64_t fs_ino(const struct mount *m, const char *rel);
+/* In a forked child, before anything else: new connections, new counters. */
+void fs_after_fork(void);
+/* The fetch context a blockfile holds; freed with it. */
+void fs_free_fetch_ctx(void *ctx);
+
+#endif

@@ -1,0 +1,48 @@
+/* fs/mount.h — the mount table: which path prefixes are views of which store locations, with
+ * each mount's options. Built once per process from UFSHIM_MOUNTS and UFSHIM_CONFIG (see
+ * settings.h); read-only afterwards, so lookups take no lock.
+ *
+ * A mount spec is PREFIX=URL, URL being SCHEME://BUCKET[/PREFIX][?OPTIONS]. Options this layer
+ * owns: meta_ttl (seconds, default 60), whole_max (size, default 4M: objects up to it are
+ * fetched whole at open). Others go to the backend. A spec with a usable prefix but a bad URL
+ * or option makes a broken mount: its paths fail with EIO and the log says why. */
+#ifndef UFSHIM_MOUNT_H
+#define UFSHIM_MOUNT_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../backends/backend.h"
+
+#define MOUNT_MAX 64
+
+struct mount {
+    char prefix[PATH_MAX];
+    size_t prefix_len;
+    char id[17];                    /* hex hash of the prefix: names its ns/ directory */
+    char url[2048];                 /* SCHEME://BUCKET/PREFIX, without options: the store identity */
+    char key_prefix[1024];          /* "" or ending in "/" */
+    const struct backend_ops *ops;
+    struct backend *backend;
+    double meta_ttl;
+    uint64_t whole_max;
+    int broken;                     /* paths fail with EIO */
+};
+
+/* Parses and adds one spec; `origin` names where it came from, for log lines. */
+void mount_add(const char *spec, const char *origin);
+int mount_count(void);
+struct mount *mount_at(int i);
+/* The mount holding a normalised absolute path, with *rel set to the path inside it ("" for
+ * the mount root, otherwise no leading slash); NULL if none. The longest prefix wins. */
+struct mount *mount_lookup(const char *abs, const char **rel);
+/* A cheap test on an unnormalised absolute path: 0 means it cannot be inside any mount. */
+int mount_maybe(const char *path);
+/* 1 if abs (normalised) is a strict ancestor of a mount prefix. */
+int mount_is_ancestor(const char *abs);
+struct mount *mount_by_id(const char *id, size_t len);
+/* Parses "4M", "64MiB", "1G", "1000" into bytes; -1 if malformed. */
+int64_t parse_size(const char *s);
+
+#endif

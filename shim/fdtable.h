@@ -1,0 +1,42 @@
+/* shim/fdtable.h — the descriptors the shim handed out for mount paths. Every one is a real
+ * kernel fd (on a cached file, or on a stand-in directory); the table remembers which mount
+ * path it stands for, so fstat, *at() calls, fchdir, getdents and the read family can serve it.
+ * dup'd descriptors share one entry. A lookup of an fd that is not ours costs one load. */
+#ifndef UFSHIM_FDTABLE_H
+#define UFSHIM_FDTABLE_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "../fs/fs.h"
+
+enum fd_kind { FD_FILE, FD_DIR };
+
+struct fd_entry {
+    int refs;
+    enum fd_kind kind;
+    struct mount *m;
+    char abs[PATH_MAX];             /* the mount path */
+    const char *rel;                /* points into abs */
+    struct fs_attr attr;
+    struct blockfile *bf;           /* large files: blocks still to fill */
+    uint64_t next_seq;              /* read-ahead: where a sequential reader reads next */
+    uint64_t window;                /* read-ahead window, grows with sequential reads */
+    struct meta_listing *listing;   /* getdents64 on a directory fd */
+    long dir_pos;
+};
+
+struct fd_entry *fd_entry_new(enum fd_kind kind, struct mount *m, const char *abs, const struct fs_attr *attr);
+/* Takes the caller's reference. */
+void fdt_set(int fd, struct fd_entry *e);
+/* The entry of fd with a new reference, or NULL. */
+struct fd_entry *fdt_get(int fd);
+void fdt_put(struct fd_entry *e);
+void fdt_clear(int fd);
+void fdt_dup(int oldfd, int newfd);
+/* Calls fn for each fd with an entry (used before exec). */
+void fdt_each(void (*fn)(int fd, struct fd_entry *e));
+/* 1 if any fd was ever registered: lets hot paths skip lookups entirely. */
+extern int fdt_any;
+
+#endif

@@ -1,0 +1,307 @@
+/* shim/open.c — the open family (open, openat and their 64/fortify forms, creat, fopen, freopen)
+ * and the descriptor bookkeeping around it (close, close_range, fclose, dup*, fcntl F_DUPFD).
+ * A mount file opens as a real fd on its cached copy; a mount directory as a real fd on its
+ * stand-in directory. Opening for writing gives EROFS. */
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fdtable.h"
+#include "open.h"
+#include "resolve.h"
+#include "shim.h"
+
+#define WRITE_FLAGS (O_WRONLY | O_RDWR | O_TRUNC | O_APPEND)
+/* Flags of the application's open that carry over to the cached copy's descriptor. */
+#define KEPT_FLAGS (O_CLOEXEC | O_NONBLOCK | O_NOATIME | O_NOFOLLOW | O_PATH | O_DIRECT)
+
+int shim_open_dir(struct mount *m, const char *abs, const char *rel, const struct fs_attr *attr, int flags)
+{
+    char standin[PATH_MAX];
+    int fd, rc = resolve_standin(m, rel, standin, sizeof standin);
+    struct fd_entry *e;
+    if (rc) return rc;
+    fd = REAL(open)(standin, O_RDONLY | O_DIRECTORY | (flags & (O_CLOEXEC | O_PATH)));
+    if (fd < 0) return -errno;
+    if (!(e = fd_entry_new(FD_DIR, m, abs, attr))) { close(fd); return -ENOMEM; }
+    fdt_set(fd, e);
+    return fd;
+}
+
+int shim_open_path(const struct vpath *vp, int flags)
+{
+    struct fs_attr attr;
+    struct fs_file f;
+    struct fd_entry *e;
+    int rc;
+
+    SHIM_ENTER();
+    rc = fs_stat(vp->m, vp->rel, &attr);
+    if (rc == -ENOENT && (flags & O_CREAT)) rc = -EROFS;
+    else if (rc == 0 && (flags & O_CREAT) && (flags & O_EXCL)) rc = -EEXIST;
+    else if (rc == 0 && (flags & WRITE_FLAGS)) rc = attr.is_dir ? -EISDIR : -EROFS;
+    else if (rc == 0 && attr.is_dir) rc = shim_open_dir(vp->m, vp->abs, vp->rel, &attr, flags);
+    else if (rc == 0 && (flags & O_DIRECTORY)) rc = -ENOTDIR;
+    else if (rc == 0) {
+        rc = fs_open_file(vp->m, vp->rel, O_RDONLY | (flags & KEPT_FLAGS), &f);
+        if (rc == 0) {
+            if (!(e = fd_entry_new(FD_FILE, vp->m, vp->abs, &f.attr))) {
+                close(f.fd);
+                if (f.bf) blockfile_unref(f.bf, fs_free_fetch_ctx);
+                rc = -ENOMEM;
+            } else {
+                e->bf = f.bf;
+                fdt_set(f.fd, e);
+                rc = f.fd;
+            }
+        }
+    }
+    SHIM_LEAVE();
+    return rc;
+}
+
+static int open_at(int dirfd, const char *path, int flags, mode_t mode,
+                   int (*real)(int, const char *, int, ...))
+{
+    struct vpath vp;
+    int rc, saved = errno;
+    if (!shim_on()) return real(dirfd, path, flags, mode);
+    rc = resolve_at(dirfd, path, &vp);
+    if (rc == 0) {
+        rc = real(dirfd, vp.pass, flags, mode);
+        if (rc >= 0) fdt_clear(rc);
+        return rc;
+    }
+    if (rc < 0) return shim_fail(rc);
+    rc = shim_open_path(&vp, flags);
+    if (rc < 0) return shim_fail(rc);
+    errno = saved;
+    return rc;
+}
+
+static mode_t mode_arg(int flags, va_list ap)
+{
+    return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? (mode_t)va_arg(ap, int) : 0;
+}
+
+/* open(path) is openat(AT_FDCWD, path) for every purpose here. */
+static int real_openat_of_open(int dirfd, const char *path, int flags, ...)
+{
+    va_list ap;
+    mode_t mode;
+    (void)dirfd;
+    va_start(ap, flags);
+    mode = (mode_t)va_arg(ap, int);
+    va_end(ap);
+    return REAL(open)(path, flags, mode);
+}
+
+static int real_openat(int dirfd, const char *path, int flags, ...)
+{
+    va_list ap;
+    mode_t mode;
+    va_start(ap, flags);
+    mode = (mode_t)va_arg(ap, int);
+    va_end(ap);
+    return REAL(openat)(dirfd, path, flags, mode);
+}
+
+EXPORT int open(const char *path, int flags, ...)
+{
+    va_list ap;
+    mode_t mode;
+    va_start(ap, flags);
+    mode = mode_arg(flags, ap);
+    va_end(ap);
+    return open_at(AT_FDCWD, path, flags, mode, real_openat_of_open);
+}
+
+EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+    va_list ap;
+    mode_t mode;
+    va_start(ap, flags);
+    mode = mode_arg(flags, ap);
+    va_end(ap);
+    return open_at(dirfd, path, flags, mode, real_openat);
+}
+
+EXPORT int open64(const char *path, int flags, ...) __attribute__((alias("open")));
+EXPORT int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
+
+EXPORT int __open_2(const char *path, int flags)
+{
+    return open_at(AT_FDCWD, path, flags, 0, real_openat_of_open);
+}
+EXPORT int __open64_2(const char *path, int flags) __attribute__((alias("__open_2")));
+
+EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+    return open_at(dirfd, path, flags, 0, real_openat);
+}
+EXPORT int __openat64_2(int dirfd, const char *path, int flags) __attribute__((alias("__openat_2")));
+
+EXPORT int creat(const char *path, mode_t mode)
+{
+    return open_at(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode, real_openat_of_open);
+}
+EXPORT int creat64(const char *path, mode_t mode) __attribute__((alias("creat")));
+
+/* fopen's mode string as open flags. */
+static int fopen_flags(const char *mode)
+{
+    int flags = mode[0] == 'r' ? O_RDONLY : mode[0] == 'w' ? O_WRONLY | O_CREAT | O_TRUNC : O_WRONLY | O_CREAT | O_APPEND;
+    for (const char *p = mode + 1; *p && *p != ','; p++) {
+        if (*p == '+') flags = (flags & ~O_ACCMODE) | O_RDWR;
+        else if (*p == 'e') flags |= O_CLOEXEC;
+        else if (*p == 'x') flags |= O_EXCL;
+    }
+    return flags;
+}
+
+/* Opens a mount path for stdio: NULL with errno set on failure. */
+static FILE *fopen_mount(const struct vpath *vp, const char *mode)
+{
+    int fd = shim_open_path(vp, fopen_flags(mode));
+    FILE *f;
+    if (fd < 0) { errno = -fd; return NULL; }
+    f = REAL(fdopen)(fd, mode);   /* the cached copy is complete or made complete below */
+    if (!f) {
+        int e = errno;
+        fdt_clear(fd);
+        close(fd);
+        errno = e;
+    }
+    return f;
+}
+
+EXPORT FILE *fopen(const char *path, const char *mode)
+{
+    struct vpath vp;
+    int rc, saved = errno;
+    FILE *f;
+    if (!shim_on()) return REAL(fopen)(path, mode);
+    rc = resolve(path, &vp);
+    if (rc == 0) {
+        f = REAL(fopen)(vp.pass, mode);
+        if (f) fdt_clear(fileno(f));
+        return f;
+    }
+    if (rc < 0) { errno = -rc; return NULL; }
+    /* stdio reads through libc's internal read, which the read hooks never see: complete it */
+    f = fopen_mount(&vp, mode);
+    if (f && shim_complete_fd(fileno(f)) < 0) {
+        int e = errno;
+        fclose(f);
+        errno = e;
+        return NULL;
+    }
+    if (f) errno = saved;
+    return f;
+}
+EXPORT FILE *fopen64(const char *path, const char *mode) __attribute__((alias("fopen")));
+
+EXPORT FILE *freopen(const char *path, const char *mode, FILE *stream)
+{
+    struct vpath vp;
+    int rc, fd;
+    if (!shim_on() || !path) return REAL(freopen)(path, mode, stream);
+    rc = resolve(path, &vp);
+    if (rc == 0) return REAL(freopen)(vp.pass, mode, stream);
+    if (rc < 0) { errno = -rc; return NULL; }
+    fd = shim_open_path(&vp, fopen_flags(mode));
+    if (fd < 0) { errno = -fd; return NULL; }
+    if (shim_complete_fd(fd) < 0) { int e = errno; fdt_clear(fd); close(fd); errno = e; return NULL; }
+    /* Reopen the stream on the cached copy, then point its descriptor at ours. */
+    char self[64];
+    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+    FILE *f = REAL(freopen)(self, mode, stream);
+    if (f) fdt_dup(fd, fileno(f));
+    fdt_clear(fd);
+    close(fd);
+    return f;
+}
+EXPORT FILE *freopen64(const char *path, const char *mode, FILE *stream) __attribute__((alias("freopen")));
+
+EXPORT FILE *fdopen(int fd, const char *mode)
+{
+    if (shim_on() && shim_complete_fd(fd) < 0) return NULL;
+    return REAL(fdopen)(fd, mode);
+}
+
+EXPORT int close(int fd)
+{
+    fdt_clear(fd);
+    return REAL(close)(fd);
+}
+
+EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+    int rc = REAL(close_range)(first, last, flags);
+    if (rc == 0 && !(flags & CLOSE_RANGE_CLOEXEC) && fdt_any)
+        for (unsigned fd = first; fd <= last && fd < (1u << 20); fd++) fdt_clear((int)fd);
+    return rc;
+}
+
+EXPORT void closefrom(int lowfd)
+{
+    for (int fd = lowfd; fdt_any && fd < (1 << 20); fd++) fdt_clear(fd);
+    REAL(closefrom)(lowfd);
+}
+
+EXPORT int fclose(FILE *stream)
+{
+    if (fdt_any) fdt_clear(fileno(stream));
+    return REAL(fclose)(stream);
+}
+
+EXPORT int dup(int fd)
+{
+    int rc = REAL(dup)(fd);
+    if (rc >= 0) fdt_dup(fd, rc);
+    return rc;
+}
+
+EXPORT int dup2(int fd, int fd2)
+{
+    int rc = REAL(dup2)(fd, fd2);
+    if (rc >= 0 && fd != fd2) fdt_dup(fd, rc);
+    return rc;
+}
+
+EXPORT int dup3(int fd, int fd2, int flags)
+{
+    int rc = REAL(dup3)(fd, fd2, flags);
+    if (rc >= 0) fdt_dup(fd, rc);
+    return rc;
+}
+
+static int fcntl_any(int fd, int cmd, va_list ap, int (*real)(int, int, ...))
+{
+    void *arg = va_arg(ap, void *);
+    int rc = real(fd, cmd, arg);
+    if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) fdt_dup(fd, rc);
+    return rc;
+}
+
+EXPORT int fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    int rc;
+    va_start(ap, cmd);
+    rc = fcntl_any(fd, cmd, ap, REAL(fcntl));
+    va_end(ap);
+    return rc;
+}
+
+EXPORT int fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    int rc;
+    va_start(ap, cmd);
+    rc = fcntl_any(fd, cmd, ap, REAL(fcntl64));
+    va_end(ap);
+    return rc;
+}

@@ -1,0 +1,164 @@
+/* shim/read.c — the read family on large mount files (sparse cached copies): read, pread,
+ * readv, preadv(2) and their 64 and fortify forms fill the blocks a call will touch before
+ * the real call runs. Sequential readers get a read-ahead window that doubles up to 8 MiB.
+ * Calls that read behind these hooks' back — mmap, sendfile, copy_file_range, splice — fill the
+ * range they need (mmap: the whole object) first. Other fds cost one load and a branch. */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "fdtable.h"
+#include "open.h"
+#include "shim.h"
+
+#define READAHEAD_MAX (8u << 20)
+
+ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
+ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
+ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen);
+
+/* Fills [off, off+len) (plus read-ahead for sequential readers) of fd's object. 0, or -1 with
+ * errno EIO (the reason is logged). off < 0 means the fd's current offset. */
+static int fill(struct fd_entry *e, int fd, off_t off, size_t len, int track_sequence)
+{
+    uint64_t want = len;
+    int rc, saved = errno;
+    if (off < 0 && (off = lseek(fd, 0, SEEK_CUR)) < 0) return -1;
+    if (track_sequence) {
+        if ((uint64_t)off == e->next_seq && off > 0) {
+            e->window = e->window ? e->window * 2 : len;
+            if (e->window > READAHEAD_MAX) e->window = READAHEAD_MAX;
+        } else {
+            e->window = 0;
+        }
+        e->next_seq = (uint64_t)off + len;
+        want += e->window;
+    }
+    SHIM_ENTER();
+    rc = blockfile_ensure(e->bf, (uint64_t)off, want);
+    SHIM_LEAVE();
+    if (rc) {
+        log_error("reading %s failed: %s", e->abs, strerror(-rc));
+        errno = rc == -ESTALE ? EIO : -rc;
+        return -1;
+    }
+    errno = saved;
+    return 0;
+}
+
+/* The large-file entry of fd, or NULL for every other fd. */
+static struct fd_entry *large(int fd)
+{
+    struct fd_entry *e;
+    if (!fdt_any || shim_busy || !(e = fdt_get(fd))) return NULL;
+    if (!e->bf) { fdt_put(e); return NULL; }
+    return e;
+}
+
+static int fill_fd(int fd, off_t off, size_t len, int track)
+{
+    struct fd_entry *e = large(fd);
+    int rc = e ? fill(e, fd, off, len, track) : 0;
+    fdt_put(e);
+    return rc;
+}
+
+int shim_complete_fd(int fd)
+{
+    struct fd_entry *e = large(fd);
+    int rc = 0;
+    if (!e) return 0;
+    SHIM_ENTER();
+    rc = blockfile_complete(e->bf);
+    SHIM_LEAVE();
+    if (rc) {
+        log_error("fetching all of %s failed: %s", e->abs, strerror(-rc));
+        errno = EIO;
+        rc = -1;
+    }
+    fdt_put(e);
+    return rc;
+}
+
+static size_t iov_total(const struct iovec *iov, int n)
+{
+    size_t t = 0;
+    for (int i = 0; i < n; i++) t += iov[i].iov_len;
+    return t;
+}
+
+EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+    if (fdt_any && fill_fd(fd, -1, n, 1)) return -1;
+    return REAL(read)(fd, buf, n);
+}
+
+EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
+{
+    if (fdt_any && fill_fd(fd, -1, n, 1)) return -1;
+    return REAL(__read_chk)(fd, buf, n, buflen);
+}
+
+EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+    if (fdt_any && fill_fd(fd, off, n, 1)) return -1;
+    return REAL(pread)(fd, buf, n, off);
+}
+EXPORT ssize_t pread64(int fd, void *buf, size_t n, off64_t off) __attribute__((alias("pread")));
+
+EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
+{
+    if (fdt_any && fill_fd(fd, off, n, 1)) return -1;
+    return REAL(__pread_chk)(fd, buf, n, off, buflen);
+}
+EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen) __attribute__((alias("__pread_chk")));
+
+EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
+{
+    if (fdt_any && fill_fd(fd, -1, iov_total(iov, n), 1)) return -1;
+    return REAL(readv)(fd, iov, n);
+}
+
+EXPORT ssize_t preadv(int fd, const struct iovec *iov, int n, off_t off)
+{
+    if (fdt_any && fill_fd(fd, off, iov_total(iov, n), 1)) return -1;
+    return REAL(preadv)(fd, iov, n, off);
+}
+EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int n, off64_t off) __attribute__((alias("preadv")));
+
+EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int n, off_t off, int flags)
+{
+    if (fdt_any && fill_fd(fd, off, iov_total(iov, n), 1)) return -1;
+    return REAL(preadv2)(fd, iov, n, off, flags);
+}
+EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int n, off64_t off, int flags) __attribute__((alias("preadv2")));
+
+EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    if (fdt_any && !(flags & MAP_ANONYMOUS) && shim_complete_fd(fd)) return MAP_FAILED;
+    return REAL(mmap)(addr, len, prot, flags, fd, off);
+}
+EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off) __attribute__((alias("mmap")));
+
+EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
+{
+    if (fdt_any && fill_fd(in, off ? *off : -1, count, 0)) return -1;
+    return REAL(sendfile)(out, in, off, count);
+}
+EXPORT ssize_t sendfile64(int out, int in, off64_t *off, size_t count) __attribute__((alias("sendfile")));
+
+EXPORT ssize_t copy_file_range(int in, off64_t *in_off, int out, off64_t *out_off, size_t len, unsigned flags)
+{
+    if (fdt_any && fill_fd(in, in_off ? *in_off : -1, len, 0)) return -1;
+    return REAL(copy_file_range)(in, in_off, out, out_off, len, flags);
+}
+
+EXPORT ssize_t splice(int in, off64_t *in_off, int out, off64_t *out_off, size_t len, unsigned flags)
+{
+    if (fdt_any && fill_fd(in, in_off ? *in_off : -1, len, 0)) return -1;
+    return REAL(splice)(in, in_off, out, out_off, len, flags);
+}

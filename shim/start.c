@@ -1,0 +1,53 @@
+/* shim/start.c — start-up and shut-down of the shim in a process: reads the configuration on
+ * first use (a constructor, or the first hook called before it), finds a current directory
+ * inherited inside a mount, installs the fork handlers, prints the report at exit. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../common/counters.h"
+#include "../common/log.h"
+#include "resolve.h"
+#include "shim.h"
+
+__thread int shim_busy;
+int shim_started;
+int shim_active;
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void child_after_fork(void)
+{
+    SHIM_ENTER();
+    fs_after_fork();
+    SHIM_LEAVE();
+}
+
+void shim_start(void)
+{
+    SHIM_ENTER();
+    pthread_mutex_lock(&start_lock);
+    if (!shim_started) {
+        if (fs_init() == 0) {
+            cwd_init();
+            pthread_atfork(NULL, NULL, child_after_fork);
+            __atomic_store_n(&shim_active, 1, __ATOMIC_RELEASE);
+        }
+        __atomic_store_n(&shim_started, 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&start_lock);
+    SHIM_LEAVE();
+}
+
+__attribute__((constructor)) static void shim_constructor(void)
+{
+    if (!shim_started) shim_start();
+}
+
+__attribute__((destructor)) static void shim_destructor(void)
+{
+    if (!shim_active) return;
+    SHIM_ENTER();
+    if (fs_settings()->report) counters_report(2, counters_current(), "activity of this process");
+    counters_close();
+    SHIM_LEAVE();
+}
