@@ -132,7 +132,7 @@ int blockfile_open(const struct cache_object *obj, int open_flags, int *fd, stru
     }
     if (rc) { free(bf); return rc; }
     snprintf(self, sizeof self, "/proc/self/fd/%d", bf->wfd);
-    *fd = open(self, open_flags);
+    *fd = open(self, open_flags & ~O_NOFOLLOW);   /* /proc/self/fd/N is a symlink */
     if (*fd < 0) {
         rc = -errno;
         blockfile_unref(bf, NULL);

@@ -48,7 +48,7 @@ static int fetch_and_publish(const struct cache_object *obj, int open_flags)
     }
     /* Reopen through our descriptor: right even if eviction already unlinked the name. */
     snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
-    out = open(self, open_flags);
+    out = open(self, open_flags & ~O_NOFOLLOW);   /* /proc/self/fd/N is a symlink */
     rc = out < 0 ? -errno : out;
     close(fd);
     store_charge(obj->size);

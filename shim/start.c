@@ -1,6 +1,7 @@
 /* shim/start.c — start-up and shut-down of the shim in a process: reads the configuration on
  * first use (a constructor, or the first hook called before it), finds a current directory
  * inherited inside a mount, installs the fork handlers, prints the report at exit. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 __thread int shim_busy;
 int shim_started;
 int shim_active;
+static int report_fd = -1;      /* stderr as it was at start: programs may close fd 2 at exit */
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void child_after_fork(void)
@@ -29,6 +31,7 @@ void shim_start(void)
     if (!shim_started) {
         if (fs_init() == 0) {
             cwd_init();
+            if (fs_settings()->report) report_fd = REAL(fcntl)(2, F_DUPFD_CLOEXEC, 3);
             pthread_atfork(NULL, NULL, child_after_fork);
             __atomic_store_n(&shim_active, 1, __ATOMIC_RELEASE);
         }
@@ -47,7 +50,7 @@ __attribute__((destructor)) static void shim_destructor(void)
 {
     if (!shim_active) return;
     SHIM_ENTER();
-    if (fs_settings()->report) counters_report(2, counters_current(), "activity of this process");
+    if (report_fd >= 0) counters_report(report_fd, counters_current(), "activity of this process");
     counters_close();
     SHIM_LEAVE();
 }

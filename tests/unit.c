@@ -1,0 +1,189 @@
+/* tests/unit.c — C unit tests of the pure pieces: SigV4 against AWS's published examples, path
+ * normalisation, ListObjectsV2/error XML parsing, sizes and mount lookup. Prints one line per
+ * failed check and exits non-zero if any failed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../backends/s3_xml.h"
+#include "../backends/sigv4.h"
+#include "../fs/mount.h"
+#include "../fs/path.h"
+
+static int failures, checks;
+
+#define CHECK(cond, ...) do { checks++; if (!(cond)) { failures++; printf("FAIL %s:%d: ", __FILE__, __LINE__); printf(__VA_ARGS__); printf("\n"); } } while (0)
+#define CHECK_STR(got, want) CHECK(!strcmp((got), (want)), "got '%s', want '%s'", (got), (want))
+
+#define AK "AKIAIOSFODNN7EXAMPLE"
+#define SK "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+#define HOST "examplebucket.s3.amazonaws.com"
+
+/* docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html, "GET Object" */
+static void test_sigv4_aws_get_object_example(void)
+{
+    struct sigv4_pair h[] = {{"host", HOST}, {"range", "bytes=0-9"}, {"x-amz-content-sha256", SIGV4_EMPTY_SHA256},
+                             {"x-amz-date", "20130524T000000Z"}};
+    struct sigv4_request r = {"GET", "/test.txt", "", h, 4, SIGV4_EMPTY_SHA256, "20130524T000000Z", "us-east-1", "s3"};
+    char auth[512];
+    CHECK(sigv4_authorization(&r, AK, SK, auth, sizeof auth) == 0, "authorization fits");
+    CHECK_STR(auth, "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, "
+                    "SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, "
+                    "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
+}
+
+/* Same page, "GET Bucket (List Objects)": query parameters are sorted and encoded. */
+static void test_sigv4_aws_list_objects_example(void)
+{
+    struct sigv4_pair q[] = {{"prefix", "J"}, {"max-keys", "2"}};
+    struct sigv4_pair h[] = {{"host", HOST}, {"x-amz-content-sha256", SIGV4_EMPTY_SHA256}, {"x-amz-date", "20130524T000000Z"}};
+    char *query = sigv4_canonical_query(q, 2), auth[512];
+    CHECK_STR(query, "max-keys=2&prefix=J");
+    struct sigv4_request r = {"GET", "/", query, h, 3, SIGV4_EMPTY_SHA256, "20130524T000000Z", "us-east-1", "s3"};
+    sigv4_authorization(&r, AK, SK, auth, sizeof auth);
+    CHECK(strstr(auth, "Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7") != NULL, "%s", auth);
+    free(query);
+}
+
+/* Same page, "GET Bucket Lifecycle": a parameter without a value is "lifecycle=". */
+static void test_sigv4_aws_lifecycle_example(void)
+{
+    struct sigv4_pair q[] = {{"lifecycle", ""}};
+    struct sigv4_pair h[] = {{"host", HOST}, {"x-amz-content-sha256", SIGV4_EMPTY_SHA256}, {"x-amz-date", "20130524T000000Z"}};
+    char *query = sigv4_canonical_query(q, 1), auth[512];
+    CHECK_STR(query, "lifecycle=");
+    struct sigv4_request r = {"GET", "/", query, h, 3, SIGV4_EMPTY_SHA256, "20130524T000000Z", "us-east-1", "s3"};
+    sigv4_authorization(&r, AK, SK, auth, sizeof auth);
+    CHECK(strstr(auth, "Signature=fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543") != NULL, "%s", auth);
+    free(query);
+}
+
+static void test_sigv4_uri_encoding(void)
+{
+    char out[256];
+    sigv4_uri_encode("a b+c%d/é~_-.", 1, out, sizeof out);
+    CHECK_STR(out, "a%20b%2Bc%25d/%C3%A9~_-.");
+    sigv4_uri_encode("x/y=z&", 0, out, sizeof out);
+    CHECK_STR(out, "x%2Fy%3Dz%26");
+    CHECK(sigv4_uri_encode("abcdef", 0, out, 4) == -1, "too small is refused");
+}
+
+static void test_path_normalize(void)
+{
+    static const char *cases[][2] = {
+        {"/", "/"}, {"//", "/"}, {"/a/b/", "/a/b"}, {"/a//b", "/a/b"}, {"/a/./b/.", "/a/b"}, {"/a/b/..", "/a"},
+        {"/a/b/../../..", "/"}, {"/../a", "/a"}, {"/a/..b/c", "/a/..b/c"}, {"/a/.../c", "/a/.../c"},
+        {"/data/set/../set/x", "/data/set/x"},
+    };
+    char out[256];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        path_normalize(cases[i][0], out, sizeof out);
+        CHECK_STR(out, cases[i][1]);
+    }
+    CHECK(path_normalize("relative", out, sizeof out) == -1, "relative paths are refused");
+    CHECK(path_normalize("/abcdef", out, 4) == -1, "too long is refused");
+    path_join("/data/set/train", "../val/./x.jpg", out, sizeof out);
+    CHECK_STR(out, "/data/set/val/x.jpg");
+    path_join("/data/set", "/etc/passwd", out, sizeof out);
+    CHECK_STR(out, "/etc/passwd");
+    path_join("/data/set", "", out, sizeof out);
+    CHECK_STR(out, "/data/set");
+}
+
+static void test_list_xml_entities_and_unicode(void)
+{
+    const char *xml =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+        "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>b</Name><Prefix>p/</Prefix>"
+        "<IsTruncated>true</IsTruncated><NextContinuationToken>tok&amp;1</NextContinuationToken>"
+        "<Contents><Key>p/a &amp; b &lt;c&gt;.txt</Key><LastModified>2024-05-01T12:34:56.000Z</LastModified>"
+        "<ETag>&quot;abc&quot;</ETag><Size>42</Size></Contents>"
+        "<Contents><Key>p/caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac.jpg</Key><Size>7</Size><ETag>\"e\"</ETag></Contents>"
+        "<CommonPrefixes><Prefix>p/sub dir/</Prefix></CommonPrefixes></ListBucketResult>";
+    struct s3_list_page pg;
+    CHECK(s3_xml_parse_list(xml, strlen(xml), &pg) == 0, "parses");
+    CHECK(pg.n_items == 3, "3 items, got %d", pg.n_items);
+    CHECK(pg.truncated == 1, "truncated");
+    CHECK_STR(pg.next_token, "tok&1");
+    CHECK_STR(pg.items[0].key, "p/a & b <c>.txt");
+    CHECK(pg.items[0].info.size == 42, "size");
+    CHECK_STR(pg.items[0].info.etag, "\"abc\"");
+    CHECK(pg.items[0].info.mtime == 1714566896, "mtime %lld", (long long)pg.items[0].info.mtime);
+    CHECK_STR(pg.items[1].key, "p/caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac.jpg");
+    CHECK(pg.items[2].is_prefix && !strcmp(pg.items[2].key, "p/sub dir/"), "common prefix");
+    s3_xml_free_list(&pg);
+}
+
+static void test_list_xml_url_encoded_keys(void)
+{
+    const char *xml = "<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>"
+                      "<Contents><Key>p/100%25+sure%2B%E2%9C%93</Key><Size>1</Size></Contents></ListBucketResult>";
+    const char *plain = "<ListBucketResult><Contents><Key>p/100%25</Key></Contents></ListBucketResult>";
+    struct s3_list_page pg;
+    CHECK(s3_xml_parse_list(xml, strlen(xml), &pg) == 0, "parses");
+    CHECK_STR(pg.items[0].key, "p/100% sure+\xe2\x9c\x93");
+    s3_xml_free_list(&pg);
+    CHECK(s3_xml_parse_list(plain, strlen(plain), &pg) == 0, "parses");
+    CHECK_STR(pg.items[0].key, "p/100%25");   /* not decoded: the response did not say it encoded */
+    s3_xml_free_list(&pg);
+}
+
+static void test_list_xml_rejects_other_documents(void)
+{
+    const char *err = "<Error><Code>AccessDenied</Code><Message></Message></Error>";
+    struct s3_list_page pg;
+    char code[64], msg[64];
+    CHECK(s3_xml_parse_list(err, strlen(err), &pg) != 0, "an Error document is not a listing");
+    CHECK(s3_xml_parse_list("<ListBucketResult><Contents>", 28, &pg) != 0, "truncated XML is an error");
+    s3_xml_parse_error(err, strlen(err), code, sizeof code, msg, sizeof msg);
+    CHECK_STR(code, "AccessDenied");
+    CHECK_STR(msg, "");             /* radosgw sends an empty Message */
+}
+
+static void test_parse_size(void)
+{
+    CHECK(parse_size("4M") == 4 << 20, "4M");
+    CHECK(parse_size("64MiB") == 64 << 20, "64MiB");
+    CHECK(parse_size("1.5G") == 3LL << 29, "1.5G");
+    CHECK(parse_size("1000") == 1000, "1000");
+    CHECK(parse_size("12Q") == -1, "12Q is malformed");
+    CHECK(parse_size("") == -1, "empty is malformed");
+}
+
+static void test_mount_lookup(void)
+{
+    const char *rel;
+    mount_add("/data/set=s3://bucket/prefix?endpoint=http://127.0.0.1:1&anonymous=1", "test");
+    mount_add("/data/set/inner=s3://bucket/other?endpoint=http://127.0.0.1:1&anonymous=1", "test");
+    mount_add("/bad=s3://bucket/p?no_such_option=1&anonymous=1", "test");
+    mount_add("relative=s3://bucket", "test");
+    CHECK(mount_count() == 3, "relative prefix rejected, bad option kept as broken: %d", mount_count());
+    struct mount *m = mount_lookup("/data/set/a/b.jpg", &rel);
+    CHECK(m && !strcmp(m->prefix, "/data/set") && !strcmp(rel, "a/b.jpg"), "file in mount");
+    CHECK_STR(m->key_prefix, "prefix/");
+    m = mount_lookup("/data/set", &rel);
+    CHECK(m && !strcmp(rel, ""), "mount root");
+    m = mount_lookup("/data/set/inner/x", &rel);
+    CHECK(m && !strcmp(m->prefix, "/data/set/inner") && !strcmp(rel, "x"), "longest prefix wins");
+    CHECK(mount_lookup("/data/settings", &rel) == NULL, "prefix must end at a component");
+    CHECK(mount_lookup("/data", &rel) == NULL && mount_is_ancestor("/data"), "ancestor");
+    CHECK(mount_maybe("/data/x") && !mount_maybe("/usr/lib") && !mount_maybe("/dat"), "quick filter");
+    m = mount_lookup("/bad/x", &rel);
+    CHECK(m && m->broken, "a bad option makes the mount broken");
+}
+
+int main(void)
+{
+    test_sigv4_aws_get_object_example();
+    test_sigv4_aws_list_objects_example();
+    test_sigv4_aws_lifecycle_example();
+    test_sigv4_uri_encoding();
+    test_path_normalize();
+    test_list_xml_entities_and_unicode();
+    test_list_xml_url_encoded_keys();
+    test_list_xml_rejects_other_documents();
+    test_parse_size();
+    test_mount_lookup();
+    printf("unit: %d checks, %d failed\n", checks, failures);
+    return failures != 0;
+}
