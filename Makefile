@@ -19,7 +19,8 @@ all: $(BUILD)/libufshim.so $(BUILD)/ufs
 
 $(BUILD)/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC  $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libufshim.so: $(CORE_OBJ) $(SHIM_OBJ)
 	$(CC) $(CFLAGS) -shared -Wl,-z,defs -Wl,-soname,libufshim.so -o $@ $^ $(LDLIBS)

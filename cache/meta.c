@@ -23,6 +23,10 @@ struct entry {
 static struct entry *table;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
+void meta_before_fork(void) { pthread_mutex_lock(&lock); }
+void meta_after_fork_parent(void) { pthread_mutex_unlock(&lock); }
+void meta_after_fork_child(void) { pthread_mutex_init(&lock, NULL); }
+
 static double now(void)
 {
     struct timespec ts;

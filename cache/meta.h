@@ -32,6 +32,10 @@ struct meta_listing *meta_get_listing(const char *key);
  * key + "/" + name (key "" is a mount root: children are recorded as "/" + name). */
 void meta_put_listing(const char *key, struct meta_listing *listing, double ttl);
 void meta_listing_unref(struct meta_listing *l);
+/* Fork handlers: hold the table's lock across fork. */
+void meta_before_fork(void);
+void meta_after_fork_parent(void);
+void meta_after_fork_child(void);
 /* Drops everything (after fork the table stays valid; this is for tests and `ufs`). */
 void meta_clear(void);
 

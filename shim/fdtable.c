@@ -15,9 +15,9 @@ static int table_size;
 static int max_fd = -1;         /* highest fd ever registered */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void child_after_fork(void) { pthread_mutex_init(&lock, NULL); }
-static void before_fork(void) { pthread_mutex_lock(&lock); }
-static void parent_after_fork(void) { pthread_mutex_unlock(&lock); }
+void fdt_before_fork(void) { pthread_mutex_lock(&lock); }
+void fdt_after_fork_parent(void) { pthread_mutex_unlock(&lock); }
+void fdt_after_fork_child(void) { pthread_mutex_init(&lock, NULL); }
 
 static int ensure_table(void)
 {
@@ -31,7 +31,6 @@ static int ensure_table(void)
     p = mmap(NULL, sizeof *table * (size_t)table_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return -1;
     table = p;
-    pthread_atfork(before_fork, parent_after_fork, child_after_fork);
     return 0;
 }
 

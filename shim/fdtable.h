@@ -36,6 +36,10 @@ void fdt_clear(int fd);
 void fdt_dup(int oldfd, int newfd);
 /* Calls fn for each fd with an entry (used before exec). */
 void fdt_each(void (*fn)(int fd, struct fd_entry *e));
+/* Fork handlers: the table's lock is held across fork so the child gets a consistent table. */
+void fdt_before_fork(void);
+void fdt_after_fork_parent(void);
+void fdt_after_fork_child(void);
 /* 1 if any fd was ever registered: lets hot paths skip lookups entirely. */
 extern int fdt_any;
 

@@ -8,6 +8,7 @@
 
 #include "../common/counters.h"
 #include "../common/log.h"
+#include "fdtable.h"
 #include "resolve.h"
 #include "shim.h"
 
@@ -17,8 +18,24 @@ int shim_active;
 static int report_fd = -1;      /* stderr as it was at start: programs may close fd 2 at exit */
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Locks are taken before fork and released (parent) or re-made (child) after it, so a child
+ * never inherits a lock held by a thread that does not exist in it. */
+static void before_fork(void)
+{
+    meta_before_fork();
+    fdt_before_fork();
+}
+
+static void parent_after_fork(void)
+{
+    fdt_after_fork_parent();
+    meta_after_fork_parent();
+}
+
 static void child_after_fork(void)
 {
+    fdt_after_fork_child();
+    meta_after_fork_child();
     SHIM_ENTER();
     fs_after_fork();
     SHIM_LEAVE();
@@ -32,7 +49,7 @@ void shim_start(void)
         if (fs_init() == 0) {
             cwd_init();
             if (fs_settings()->report) report_fd = REAL(fcntl)(2, F_DUPFD_CLOEXEC, 3);
-            pthread_atfork(NULL, NULL, child_after_fork);
+            pthread_atfork(before_fork, parent_after_fork, child_after_fork);
             __atomic_store_n(&shim_active, 1, __ATOMIC_RELEASE);
         }
         __atomic_store_n(&shim_started, 1, __ATOMIC_RELEASE);
