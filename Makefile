@@ -23,16 +23,19 @@ $(BUILD)/%.o: %.c $(wildcard */*.h)
 	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/libufshim.so: $(CORE_OBJ) $(SHIM_OBJ)
-	$(CC) $(CFLAGS) -shared -Wl,-z,defs -Wl,-soname,libufshim.so -o $@ $^ $(LDLIBS)
+	@echo "  LD  $@"
+	@$(CC) $(CFLAGS) -shared -Wl,-z,defs -Wl,-soname,libufshim.so -o $@ $^ $(LDLIBS)
 
 $(BUILD)/libufscore.a: $(CORE_OBJ)
-	ar rcs $@ $^
+	@ar rcs $@ $^
 
 $(BUILD)/ufs: $(BUILD)/tools/ufs.o $(BUILD)/libufscore.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD  $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libufscore.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	@echo "  LD  $@"
+	@$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 test: all $(TEST_BIN)
 	tests/run-all

@@ -214,8 +214,10 @@ int http_execute(const struct http_request *req, struct http_response *resp)
         /* A failed transfer may leave the connection in any state: do not reuse the handle. */
         curl_easy_cleanup(h);
         counters_add(CTR_ERRORS, 1);
-        log_error("%s failed: %s (%s); check the endpoint address and that the server is reachable",
-                  req->what, errbuf[0] ? errbuf : curl_easy_strerror(rc), curl_easy_strerror(rc));
+        const char *host = strstr(req->url, "://");
+        int origin_len = host ? (int)(host + 3 - req->url + (long)strcspn(host + 3, "/")) : (int)strlen(req->url);
+        log_error("%s failed: %s; check that the endpoint %.*s is right and reachable", req->what,
+                  errbuf[0] ? errbuf : curl_easy_strerror(rc), origin_len, req->url);
         return -EIO;
     }
     handle_give(h);

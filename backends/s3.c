@@ -291,7 +291,8 @@ static int map_status(struct backend *b, struct s3_call *c, const struct http_re
         return -EINVAL;
     default:
         counters_add(CTR_ERRORS, 1);
-        log_error("%s: HTTP %ld %s%s%s (after retries)", c->what, r->status, code, msg[0] ? ": " : "", msg);
+        log_error("%s: HTTP %ld%s%s%s%s (after retries): the store is failing or overloaded", c->what, r->status,
+                  code[0] ? " " : "", code, msg[0] ? ": " : "", msg);
         return -EIO;
     }
 }

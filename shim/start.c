@@ -1,6 +1,7 @@
 /* shim/start.c — start-up and shut-down of the shim in a process: reads the configuration on
  * first use (a constructor, or the first hook called before it), finds a current directory
  * inherited inside a mount, installs the fork handlers, prints the report at exit. */
+#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -46,7 +47,8 @@ void shim_start(void)
     SHIM_ENTER();
     pthread_mutex_lock(&start_lock);
     if (!shim_started) {
-        if (fs_init() == 0) {
+        int rc = fs_init();
+        if (rc == 0 || rc == -EIO) {    /* -EIO: mounts exist but are broken; they answer EIO */
             cwd_init();
             if (fs_settings()->report) report_fd = REAL(fcntl)(2, F_DUPFD_CLOEXEC, 3);
             pthread_atfork(before_fork, parent_after_fork, child_after_fork);

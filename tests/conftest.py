@@ -111,3 +111,32 @@ def sha256(path):
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+class Proxy:
+    """tools/proxy.py in front of the S3 server, for the life of a test."""
+
+    def __init__(self, target, rtt_ms=0, fail=0):
+        self.proc = subprocess.Popen([PY, os.path.join(ROOT, "tools", "proxy.py"), "--target", target,
+                                      "--rtt-ms", str(rtt_ms), "--fail", str(fail)],
+                                     stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().split()
+        assert line and line[0] == "ready", "proxy did not start"
+        self.endpoint = f"http://127.0.0.1:{line[1]}"
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def proxy_factory(uploaded):
+    proxies = []
+
+    def make(**kw):
+        p = Proxy(uploaded["S3_ENDPOINT"].split("//", 1)[1], **kw)
+        proxies.append(p)
+        return p
+    yield make
+    for p in proxies:
+        p.stop()
