@@ -30,6 +30,19 @@ int shim_open_dir(struct mount *m, const char *abs, const char *rel, const struc
     return fd;
 }
 
+/* For opendir: a non-empty listing proves a directory with no HEAD or probe; the listing is
+ * cached for the readdir that follows. */
+static int stat_as_directory(const struct vpath *vp, struct fs_attr *attr)
+{
+    struct meta_listing *l;
+    int rc = fs_list(vp->m, vp->rel, &l);
+    if (rc == 0) {
+        meta_listing_unref(l);
+        return fs_stat(vp->m, vp->rel, attr);   /* answered from the cache now */
+    }
+    return rc == -ENOTDIR ? -ENOTDIR : fs_stat(vp->m, vp->rel, attr);
+}
+
 int shim_open_path(const struct vpath *vp, int flags)
 {
     struct fs_attr attr;
@@ -38,7 +51,7 @@ int shim_open_path(const struct vpath *vp, int flags)
     int rc;
 
     SHIM_ENTER();
-    rc = fs_stat(vp->m, vp->rel, &attr);
+    rc = (flags & O_DIRECTORY) ? stat_as_directory(vp, &attr) : fs_stat(vp->m, vp->rel, &attr);
     if (rc == -ENOENT && (flags & O_CREAT)) rc = -EROFS;
     else if (rc == 0 && (flags & O_CREAT) && (flags & O_EXCL)) rc = -EEXIST;
     else if (rc == 0 && (flags & WRITE_FLAGS)) rc = attr.is_dir ? -EISDIR : -EROFS;
