@@ -42,7 +42,8 @@ test: all $(TEST_BIN)
 
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" all build-asan/tests/unit build-asan/tests/sigv4_cli
-	UFSHIM_BUILD=build-asan tests/run-all
+	UFSHIM_BUILD=build-asan UFSHIM_PRELOAD="$$(gcc -print-file-name=libasan.so):$$(gcc -print-file-name=libubsan.so):$$PWD/build-asan/libufshim.so" \
+	  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 tests/run-all
 
 bench: all
 	tools/bench

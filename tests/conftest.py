@@ -10,8 +10,9 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.environ.get("UFSHIM_BUILD", os.path.join(ROOT, "build"))
-LIB = os.path.join(BUILD, "libufshim.so")
+BUILD = os.path.join(ROOT, os.environ.get("UFSHIM_BUILD", "build"))
+# What LD_PRELOAD gets: the sanitizer build needs its runtime loaded first (see `make asan`)
+LIB = os.environ.get("UFSHIM_PRELOAD", os.path.join(BUILD, "libufshim.so"))
 UFS = os.path.join(BUILD, "ufs")
 WORK = os.environ.get("UFSHIM_TEST_DIR", "/tmp/ufshim-test")
 BUCKET = "ufshim-test"

@@ -67,13 +67,13 @@ except OSError as e:
 
 
 def test_a_replaced_object_is_never_served_mixed(uploaded, cache_dir, s3client):
-    key = "mutable/obj.bin"
-    s3client.put_object(Bucket=BUCKET, Key=f"data/{key}", Body=b"A" * (8 << 20))
-    env = shim_env(uploaded, cache_dir, mounts=f"{MOUNT}=s3://{BUCKET}/data?endpoint={uploaded['S3_ENDPOINT']}&meta_ttl=0")
+    key = "mutable/obj.bin"          # under scratch/, not data/: the shared dataset stays as it is
+    s3client.put_object(Bucket=BUCKET, Key=f"scratch/{key}", Body=b"A" * (8 << 20))
+    env = shim_env(uploaded, cache_dir, mounts=f"{MOUNT}=s3://{BUCKET}/scratch?endpoint={uploaded['S3_ENDPOINT']}&meta_ttl=0")
     p = subprocess.Popen([PY, "-c", READ_ACROSS_REPLACEMENT, f"{MOUNT}/{key}"], env=env, stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "A"
-    s3client.put_object(Bucket=BUCKET, Key=f"data/{key}", Body=b"B" * (8 << 20))
+    s3client.put_object(Bucket=BUCKET, Key=f"scratch/{key}", Body=b"B" * (8 << 20))
     out, err = p.communicate("go\n", timeout=120)
     assert out.strip() == "error EIO", (out, err)      # an old reader never gets new bytes
     fresh = run([PY, "-c", f"d=open('{MOUNT}/{key}','rb').read(); print(len(d), set(d))"], env=env, text=True)
