@@ -87,6 +87,14 @@ struct fd_entry *fdt_get(int fd)
     return e;
 }
 
+int fdt_is_large(int fd)
+{
+    struct fd_entry *e;
+    if (!fdt_any || fd < 0 || fd >= table_size) return 0;
+    e = __atomic_load_n(&table[fd], __ATOMIC_ACQUIRE);
+    return e && e->bf;
+}
+
 void fdt_clear(int fd)
 {
     struct fd_entry *e;

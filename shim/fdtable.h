@@ -32,6 +32,10 @@ void fdt_set(int fd, struct fd_entry *e);
 /* The entry of fd with a new reference, or NULL. */
 struct fd_entry *fdt_get(int fd);
 void fdt_put(struct fd_entry *e);
+/* Lock-free test for the read hooks: does fd stand for a large (sparse) mount file? Callers
+ * then take a counted reference with fdt_get. Only a program that closes an fd while another
+ * of its threads reads it (a bug in that program) could race with this peek. */
+int fdt_is_large(int fd);
 void fdt_clear(int fd);
 void fdt_dup(int oldfd, int newfd);
 /* Calls fn for each fd with an entry (used before exec). */

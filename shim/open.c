@@ -291,30 +291,17 @@ EXPORT int dup3(int fd, int fd2, int flags)
     return rc;
 }
 
-static int fcntl_any(int fd, int cmd, va_list ap, int (*real)(int, int, ...))
-{
-    void *arg = va_arg(ap, void *);
-    int rc = real(fd, cmd, arg);
-    if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) fdt_dup(fd, rc);
-    return rc;
-}
-
 EXPORT int fcntl(int fd, int cmd, ...)
 {
     va_list ap;
+    void *arg;
     int rc;
     va_start(ap, cmd);
-    rc = fcntl_any(fd, cmd, ap, REAL(fcntl));
+    arg = va_arg(ap, void *);
     va_end(ap);
+    rc = REAL(fcntl)(fd, cmd, arg);
+    if (rc >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)) fdt_dup(fd, rc);
     return rc;
 }
-
-EXPORT int fcntl64(int fd, int cmd, ...)
-{
-    va_list ap;
-    int rc;
-    va_start(ap, cmd);
-    rc = fcntl_any(fd, cmd, ap, REAL(fcntl64));
-    va_end(ap);
-    return rc;
-}
+/* On 64-bit glibc fcntl64 is fcntl. */
+EXPORT int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));

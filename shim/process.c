@@ -13,6 +13,7 @@
 #include "../common/log.h"
 #include "fdtable.h"
 #include "open.h"
+#include "process.h"
 #include "resolve.h"
 #include "shim.h"
 
@@ -105,6 +106,19 @@ static const char *own_path(void)
     return info.dli_fname;
 }
 
+/* The UFSHIM_* settings as the process started with them: the program may clear its own
+ * environment (clearenv, env -i) before it execs. */
+static char **saved_settings;
+
+void shim_save_environment(void)
+{
+    size_t n = 0, k = 0;
+    for (char **e = environ; e && *e; e++) n += !strncmp(*e, "UFSHIM_", 7);
+    if (!(saved_settings = calloc(n + 1, sizeof *saved_settings))) return;
+    for (char **e = environ; e && *e; e++)
+        if (!strncmp(*e, "UFSHIM_", 7) && (saved_settings[k] = strdup(*e))) k++;
+}
+
 /* envp plus what the shim needs: LD_PRELOAD naming this library, and this process's UFSHIM_*
  * settings where envp lacks them. Returns envp itself when nothing is missing; else a
  * malloc'd array (strings in it leak: exec replaces the process, and spawn is rare). */
@@ -117,7 +131,7 @@ static char **patched_env(char *const envp[])
 
     for (; envp && envp[n]; n++)
         if (!strncmp(envp[n], "LD_PRELOAD=", 11) && self && strstr(envp[n], self)) has_preload = 1;
-    for (char **e = environ; e && *e; e++) extra++;
+    for (char **e = saved_settings; e && *e; e++) extra++;
     if (!(out = calloc(n + extra + 2, sizeof *out))) return (char **)envp;
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -133,10 +147,9 @@ static char **patched_env(char *const envp[])
         char *s = malloc(len);
         if (s) { snprintf(s, len, "LD_PRELOAD=%s", self); out[k++] = s; }
     }
-    for (char **e = environ; e && *e; e++) {
+    for (char **e = saved_settings; e && *e; e++) {
         size_t name_len = strcspn(*e, "=");
         int present = 0;
-        if (strncmp(*e, "UFSHIM_", 7)) continue;
         for (size_t i = 0; i < n && !present; i++) present = !strncmp(envp[i], *e, name_len + 1);
         if (!present) out[k++] = *e;
     }
@@ -179,49 +192,40 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
     return REAL(fexecve)(fd, argv, prepare_exec(envp));
 }
 
-/* The variadic exec forms collect their arguments and become execve/execvpe. */
-#define COLLECT_ARGS(first, ap, argv, with_env, envp)                       \
-    do {                                                                    \
-        size_t n_ = 1;                                                      \
-        va_list c_;                                                         \
-        va_copy(c_, ap);                                                    \
-        while (va_arg(c_, char *)) n_++;                                    \
-        va_end(c_);                                                         \
-        argv = alloca(sizeof(char *) * (n_ + 1));                           \
-        argv[0] = (char *)(first);                                          \
-        for (size_t i_ = 1; i_ <= n_; i_++) argv[i_] = va_arg(ap, char *);  \
-        if (with_env) envp = va_arg(ap, char **);                           \
-    } while (0)
+/* The variadic exec forms collect their arguments and become execve or execvpe. */
+enum exec_form { EXEC_PATH, EXEC_SEARCH, EXEC_WITH_ENV };
 
-EXPORT int execl(const char *path, const char *arg, ...)
+static int exec_args(enum exec_form form, const char *file, const char *arg0, va_list ap)
 {
-    va_list ap;
+    va_list count;
+    size_t n = 1;
     char **argv, **envp = environ;
-    va_start(ap, arg);
-    COLLECT_ARGS(arg, ap, argv, 0, envp);
-    va_end(ap);
-    return execve(path, argv, envp);
+    int rc;
+
+    va_copy(count, ap);
+    while (va_arg(count, char *)) n++;
+    va_end(count);
+    if (!(argv = malloc(sizeof *argv * (n + 1)))) { errno = ENOMEM; return -1; }
+    argv[0] = (char *)arg0;
+    for (size_t i = 1; i <= n; i++) argv[i] = va_arg(ap, char *);   /* argv[n] is the NULL */
+    if (form == EXEC_WITH_ENV) envp = va_arg(ap, char **);
+    rc = form == EXEC_SEARCH ? execvpe(file, argv, envp) : execve(file, argv, envp);
+    free(argv);
+    return rc;
 }
 
-EXPORT int execlp(const char *file, const char *arg, ...)
-{
-    va_list ap;
-    char **argv, **envp = environ;
-    va_start(ap, arg);
-    COLLECT_ARGS(arg, ap, argv, 0, envp);
-    va_end(ap);
-    return execvpe(file, argv, envp);
-}
-
-EXPORT int execle(const char *path, const char *arg, ...)
-{
-    va_list ap;
-    char **argv, **envp = NULL;
-    va_start(ap, arg);
-    COLLECT_ARGS(arg, ap, argv, 1, envp);
-    va_end(ap);
-    return execve(path, argv, envp);
-}
+#define EXEC_VARIADIC(name, form)                                   \
+    EXPORT int name(const char *file, const char *arg, ...)         \
+    {                                                               \
+        va_list ap;                                                 \
+        va_start(ap, arg);                                          \
+        int rc = exec_args(form, file, arg, ap);                    \
+        va_end(ap);                                                 \
+        return rc;                                                  \
+    }
+EXEC_VARIADIC(execl, EXEC_PATH)
+EXEC_VARIADIC(execlp, EXEC_SEARCH)
+EXEC_VARIADIC(execle, EXEC_WITH_ENV)
 
 EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
                        const posix_spawnattr_t *attr, char *const argv[], char *const envp[])

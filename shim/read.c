@@ -54,7 +54,7 @@ static int fill(struct fd_entry *e, int fd, off_t off, size_t len, int track_seq
 static struct fd_entry *large(int fd)
 {
     struct fd_entry *e;
-    if (!fdt_any || shim_busy || !(e = fdt_get(fd))) return NULL;
+    if (!fdt_is_large(fd) || shim_busy || !(e = fdt_get(fd))) return NULL;
     if (!e->bf) { fdt_put(e); return NULL; }
     return e;
 }

@@ -10,6 +10,7 @@
 #include "../common/counters.h"
 #include "../common/log.h"
 #include "fdtable.h"
+#include "process.h"
 #include "resolve.h"
 #include "shim.h"
 
@@ -50,6 +51,7 @@ void shim_start(void)
         int rc = fs_init();
         if (rc == 0 || rc == -EIO) {    /* -EIO: mounts exist but are broken; they answer EIO */
             cwd_init();
+            shim_save_environment();
             if (fs_settings()->report) report_fd = REAL(fcntl)(2, F_DUPFD_CLOEXEC, 3);
             pthread_atfork(before_fork, parent_after_fork, child_after_fork);
             __atomic_store_n(&shim_active, 1, __ATOMIC_RELEASE);

@@ -32,30 +32,29 @@ static void test_sigv4_aws_get_object_example(void)
                     "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
 }
 
-/* Same page, "GET Bucket (List Objects)": query parameters are sorted and encoded. */
-static void test_sigv4_aws_list_objects_example(void)
+/* Same page, "GET Bucket (List Objects)" and "GET Bucket Lifecycle": query parameters are
+ * sorted and encoded; one without a value is "name=". */
+static void test_sigv4_aws_bucket_examples(void)
 {
-    struct sigv4_pair q[] = {{"prefix", "J"}, {"max-keys", "2"}};
+    static const struct {
+        struct sigv4_pair q[2];
+        int n;
+        const char *canonical, *signature;
+    } cases[] = {
+        {{{"prefix", "J"}, {"max-keys", "2"}}, 2, "max-keys=2&prefix=J",
+         "Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7"},
+        {{{"lifecycle", ""}}, 1, "lifecycle=",
+         "Signature=fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543"},
+    };
     struct sigv4_pair h[] = {{"host", HOST}, {"x-amz-content-sha256", SIGV4_EMPTY_SHA256}, {"x-amz-date", "20130524T000000Z"}};
-    char *query = sigv4_canonical_query(q, 2), auth[512];
-    CHECK_STR(query, "max-keys=2&prefix=J");
-    struct sigv4_request r = {"GET", "/", query, h, 3, SIGV4_EMPTY_SHA256, "20130524T000000Z", "us-east-1", "s3"};
-    sigv4_authorization(&r, AK, SK, auth, sizeof auth);
-    CHECK(strstr(auth, "Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711ef69dc6f7") != NULL, "%s", auth);
-    free(query);
-}
-
-/* Same page, "GET Bucket Lifecycle": a parameter without a value is "lifecycle=". */
-static void test_sigv4_aws_lifecycle_example(void)
-{
-    struct sigv4_pair q[] = {{"lifecycle", ""}};
-    struct sigv4_pair h[] = {{"host", HOST}, {"x-amz-content-sha256", SIGV4_EMPTY_SHA256}, {"x-amz-date", "20130524T000000Z"}};
-    char *query = sigv4_canonical_query(q, 1), auth[512];
-    CHECK_STR(query, "lifecycle=");
-    struct sigv4_request r = {"GET", "/", query, h, 3, SIGV4_EMPTY_SHA256, "20130524T000000Z", "us-east-1", "s3"};
-    sigv4_authorization(&r, AK, SK, auth, sizeof auth);
-    CHECK(strstr(auth, "Signature=fea454ca298b7da1c68078a5d1bdbfbbe0d65c699e0f91ac7a200a0136783543") != NULL, "%s", auth);
-    free(query);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *query = sigv4_canonical_query(cases[i].q, cases[i].n), auth[512];
+        CHECK_STR(query, cases[i].canonical);
+        struct sigv4_request r = {"GET", "/", query, h, 3, SIGV4_EMPTY_SHA256, "20130524T000000Z", "us-east-1", "s3"};
+        sigv4_authorization(&r, AK, SK, auth, sizeof auth);
+        CHECK(strstr(auth, cases[i].signature) != NULL, "%s", auth);
+        free(query);
+    }
 }
 
 static void test_sigv4_uri_encoding(void)
@@ -175,8 +174,7 @@ static void test_mount_lookup(void)
 int main(void)
 {
     test_sigv4_aws_get_object_example();
-    test_sigv4_aws_list_objects_example();
-    test_sigv4_aws_lifecycle_example();
+    test_sigv4_aws_bucket_examples();
     test_sigv4_uri_encoding();
     test_path_normalize();
     test_list_xml_entities_and_unicode();

@@ -1,0 +1,49 @@
+#!/usr/bin/python3
+"""tools/bench_workload.py — one benchmark workload over a dataset folder, printing a JSON line.
+
+    bench_workload.py epochs ROOT [EPOCHS]  ImageFolder construction time, then DataLoader epochs
+                                            (the seeds' transform, batch 32, 2 workers, shuffled): img/s
+    bench_workload.py raw ROOT              walk, then read every file once with 16 threads: files/s, MB/s
+"""
+import json
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+
+def epochs(root, n):
+    import torch
+    from torchvision import datasets, transforms
+    torch.set_num_threads(1)
+    t = transforms.Compose([transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor(),
+                            transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
+    t0 = time.perf_counter()
+    ds = datasets.ImageFolder(root, transform=t)
+    index_s = time.perf_counter() - t0
+    dl = torch.utils.data.DataLoader(ds, batch_size=32, num_workers=2, shuffle=True, persistent_workers=False)
+    rates = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        count = sum(len(y) for _, y in dl)
+        rates.append(count / (time.perf_counter() - t0))
+    return {"index_s": index_s, "images": len(ds), "epoch_img_s": rates}
+
+
+def raw(root):
+    t0 = time.perf_counter()
+    paths = [os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs]
+
+    def read(p):
+        with open(p, "rb") as f:
+            return len(f.read())
+    with ThreadPoolExecutor(16) as pool:
+        total = sum(pool.map(read, paths))
+    dt = time.perf_counter() - t0
+    return {"files": len(paths), "files_s": len(paths) / dt, "mb_s": total / dt / 1e6}
+
+
+if __name__ == "__main__":
+    mode, root = sys.argv[1], sys.argv[2]
+    out = epochs(root, int(sys.argv[3]) if len(sys.argv) > 3 else 2) if mode == "epochs" else raw(root)
+    print(json.dumps(out))
