@@ -103,6 +103,17 @@ struct meta_listing *meta_get_listing(const char *key)
     return l;
 }
 
+int meta_was_listed(const char *key)
+{
+    struct entry *e;
+    int listed;
+    pthread_mutex_lock(&lock);
+    HASH_FIND_STR(table, key, e);
+    listed = e && e->listing;
+    pthread_mutex_unlock(&lock);
+    return listed;
+}
+
 static void free_listing(struct meta_listing *l)
 {
     for (int i = 0; i < l->n; i++) free(l->children[i].name);

@@ -28,6 +28,8 @@ void meta_put(const char *key, enum meta_kind kind, const struct object_info *in
 void meta_forget(const char *key);
 /* A fresh listing of key with a new reference, or NULL. */
 struct meta_listing *meta_get_listing(const char *key);
+/* 1 if key was ever listed in this process (its listing may have expired since). */
+int meta_was_listed(const char *key);
 /* Publishes a listing (taking the caller's reference) and records each child as
  * key + "/" + name (key "" is a mount root: children are recorded as "/" + name). */
 void meta_put_listing(const char *key, struct meta_listing *listing, double ttl);

@@ -101,8 +101,10 @@ static int probe_dir(struct mount *m, const char *key)
     return rc == 0 ? 1 : rc == -ENOENT ? 0 : rc;
 }
 
-/* 1 if the parent's fresh listing says rel does not exist (no request needed). */
-static int missing_from_parent_listing(struct mount *m, const char *rel)
+/* Answers from the parent directory's listing: 1 found (out filled), 0 known missing, -1 no
+ * answer. An expired listing is taken again — one LIST refreshes up to 1,000 entries — rather
+ * than sending a HEAD per file once a directory's metadata expires mid-epoch. */
+static int from_parent_listing(struct mount *m, const char *rel, struct fs_attr *out)
 {
     char key[4200], parent[4200];
     const char *slash = strrchr(rel, '/'), *name = slash ? slash + 1 : rel;
@@ -111,10 +113,14 @@ static int missing_from_parent_listing(struct mount *m, const char *rel)
 
     snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - rel) : 0, rel);
     meta_key(m, parent, key, sizeof key);
-    if (!(l = meta_get_listing(key))) return 0;
-    for (int i = 0; i < l->n && !found; i++) found = !strcmp(l->children[i].name, name);
+    if (!(l = meta_get_listing(key)) && (!meta_was_listed(key) || fs_list(m, parent, &l) != 0)) return -1;
+    for (int i = 0; i < l->n && !found; i++)
+        if (!strcmp(l->children[i].name, name)) {
+            set_attr(m, rel, l->children[i].is_dir, &l->children[i].info, out);
+            found = 1;
+        }
     meta_listing_unref(l);
-    return !found;
+    return found;
 }
 
 int fs_stat(struct mount *m, const char *rel, struct fs_attr *out)
@@ -132,10 +138,11 @@ int fs_stat(struct mount *m, const char *rel, struct fs_attr *out)
         set_attr(m, rel, kind == META_DIR, &info, out);
         return 0;
     }
-    if (missing_from_parent_listing(m, rel)) {
+    if ((rc = from_parent_listing(m, rel, out)) == 0) {
         meta_put(mk, META_MISSING, NULL, m->meta_ttl);
         return -ENOENT;
     }
+    if (rc == 1) return 0;
     full_key(m, rel, key, sizeof key);
     rc = m->ops->head(m->backend, key, &info);
     if (rc == 0) {

@@ -122,3 +122,19 @@ def test_ufs_cache_clear_empties_the_cache(env):
     assert "removed" in out.stdout
     info = run([UFS, "cache", "info"], env=plain, text=True).stdout
     assert float(info.split("used:")[1].split()[0]) == 0.0
+
+
+def test_expired_metadata_is_refreshed_by_listing_not_per_file(uploaded, cache_dir):
+    env = shim_env(uploaded, cache_dir, mounts=f"{MOUNT}=s3://{BUCKET}/data?endpoint={uploaded['S3_ENDPOINT']}&meta_ttl=1")
+    script = f"""
+import os, time
+d = '{MOUNT}/many'
+names = os.listdir(d)
+time.sleep(1.5)                                   # every entry has expired now
+print(sum(os.stat(os.path.join(d, n)).st_size for n in names))
+"""
+    out = run([PY, "-c", script], env=env, text=True)
+    assert int(out.stdout) == sum(len(str(i)) for i in range(1100))
+    c = counters(env)
+    assert c["HEAD requests"] == 0
+    assert c["LIST requests"] <= 4 + 2 * 2          # a re-listing per second at most, not 1,100 HEADs

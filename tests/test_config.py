@@ -59,7 +59,7 @@ def test_shim_survives_scrubbed_environments(public_env):
 
 def test_ufs_run_sets_up_the_shim(uploaded, cache_dir):
     env = shim_env(uploaded, cache_dir)
-    env.pop("LD_PRELOAD")
+    env["UFSHIM_LIBRARY"] = env.pop("LD_PRELOAD")     # the sanitizer build keeps its library elsewhere
     mounts = env.pop("UFSHIM_MOUNTS")
     out = run([UFS, "run", "-m", mounts, "--", "cat", f"{MOUNT}/top.txt"], env=env, text=True)
     assert out.stdout == "top level\n"

@@ -77,9 +77,12 @@ def shim_env(s3, endpoint, cache, stats_dir, n_images):
 
 
 def run_rtt(rtt, s3, local, n_images):
-    proxy = subprocess.Popen([PY, os.path.join(ROOT, "tools", "proxy.py"), "--target",
-                              s3["S3_ENDPOINT"].split("//")[1], "--rtt-ms", str(rtt)], stdout=subprocess.PIPE, text=True)
-    endpoint = f"http://127.0.0.1:{proxy.stdout.readline().split()[1]}"
+    proxy = None
+    endpoint = s3["S3_ENDPOINT"]            # 0 ms: radosgw directly, as the peers' baseline was measured
+    if rtt > 0:
+        proxy = subprocess.Popen([PY, os.path.join(ROOT, "tools", "proxy.py"), "--target",
+                                  s3["S3_ENDPOINT"].split("//")[1], "--rtt-ms", str(rtt)], stdout=subprocess.PIPE, text=True)
+        endpoint = f"http://127.0.0.1:{proxy.stdout.readline().split()[1]}"
     res = {}
     try:
         ep = workload("epochs", local)
@@ -101,7 +104,8 @@ def run_rtt(rtt, s3, local, n_images):
         res["ufshim"]["raw_cold_files_s"] = workload("raw", MOUNT, env)["files_s"]
         res["ufshim"]["raw_warm_files_s"] = workload("raw", MOUNT, env)["files_s"]
     finally:
-        proxy.kill()
+        if proxy:
+            proxy.kill()
     return res
 
 

@@ -1,7 +1,8 @@
 /* tools/ufs.c — the `ufs` command: run a program under the shim, look at mounts through the same
  * fs/ code the shim uses, and manage the node's cache.
  *
- *   ufs run [-m PREFIX=URL]... [--] CMD [ARG]...   run CMD with libufshim preloaded
+ *   ufs run [-m PREFIX=URL]... [--] CMD [ARG]...   run CMD with libufshim preloaded (the one next
+ *                                                  to ufs, or UFSHIM_LIBRARY)
  *   ufs ls PATH | ufs stat PATH | ufs cat PATH...  through the mounts of UFSHIM_MOUNTS (and -m)
  *   ufs cache info | ufs cache clear
  *   ufs stats [DIR]                                sum the counters of processes (default: live ones)
@@ -66,9 +67,16 @@ static int cmd_run(int argc, char **argv)
     if (n <= 0) { perror("ufs: /proc/self/exe"); return 1; }
     self[n] = 0;
     *strrchr(self, '/') = 0;
-    snprintf(lib, sizeof lib, "%s/libufshim.so", self);
-    if (access(lib, R_OK)) snprintf(lib, sizeof lib, "%s/../lib/ufshim/libufshim.so", self);
-    if (access(lib, R_OK)) { fprintf(stderr, "ufs: libufshim.so not found next to %s\n", self); return 1; }
+    if (getenv("UFSHIM_LIBRARY") && *getenv("UFSHIM_LIBRARY")) {
+        snprintf(lib, sizeof lib, "%s", getenv("UFSHIM_LIBRARY"));
+    } else {
+        snprintf(lib, sizeof lib, "%s/libufshim.so", self);
+        if (access(lib, R_OK)) snprintf(lib, sizeof lib, "%s/../lib/ufshim/libufshim.so", self);
+        if (access(lib, R_OK)) {
+            fprintf(stderr, "ufs: libufshim.so not found next to %s; set UFSHIM_LIBRARY to its path\n", self);
+            return 1;
+        }
+    }
     const char *old = getenv("LD_PRELOAD");
     if (old && *old) {
         size_t len = strlen(lib) + strlen(old) + 2;
