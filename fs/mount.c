@@ -94,7 +94,7 @@ static int parse_url(struct mount *m, const char *url_in, char *err, size_t errl
     if (kl && m->key_prefix[kl - 1] != '/' && kl + 1 < sizeof m->key_prefix) strcat(m->key_prefix, "/");
     snprintf(m->url, sizeof m->url, "%s://%s/%s", url, bucket, prefix);
     if (kl && prefix[kl - 1] != '/') strncat(m->url, "/", sizeof m->url - strlen(m->url) - 1);
-    m->meta_ttl = 60;
+    m->meta_ttl = 3600;   /* datasets are read-mostly: see docs/CONFIGURATION.md */
     m->whole_max = 4u << 20;
 
     for (char *tok = query ? strtok(query, "&") : NULL; tok; tok = strtok(NULL, "&")) {

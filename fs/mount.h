@@ -3,7 +3,7 @@
  * settings.h); read-only afterwards, so lookups take no lock.
  *
  * A mount spec is PREFIX=URL, URL being SCHEME://BUCKET[/PREFIX][?OPTIONS]. Options this layer
- * owns: meta_ttl (seconds, default 60), whole_max (size, default 4M: objects up to it are
+ * owns: meta_ttl (seconds, default 3600), whole_max (size, default 4M: objects up to it are
  * fetched whole at open). Others go to the backend. A spec with a usable prefix but a bad URL
  * or option makes a broken mount: its paths fail with EIO and the log says why. */
 #ifndef UFSHIM_MOUNT_H

@@ -143,7 +143,31 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
-    print(f"\nresults: {os.path.join(a.out, 'results.json')}")
+    chart(results, os.path.join(a.out, "results.png"))
+    print(f"\nresults: {os.path.join(a.out, 'results.json')}, chart: {os.path.join(a.out, 'results.png')}")
+
+
+def chart(results, path):
+    """Bars of ufshim / local disk for each workload and RTT."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = ["epoch 1 cold", "epoch 2 warm", "new process warm", "raw cold", "raw warm"]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    rtts = list(results["rtt"])
+    width = 0.8 / len(rtts)
+    for i, rtt in enumerate(rtts):
+        L, U = results["rtt"][rtt]["local"], results["rtt"][rtt]["ufshim"]
+        ratios = [U["epoch1"] / L["epoch1"], U["epoch2"] / L["epoch2"], U["restart_epoch"] / L["epoch2"],
+                  U["raw_cold_files_s"] / L["raw_files_s"], U["raw_warm_files_s"] / L["raw_files_s"]]
+        ax.bar([x + i * width for x in range(len(names))], ratios, width, label=f"{float(rtt):g} ms RTT")
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_xticks([x + width * (len(rtts) - 1) / 2 for x in range(len(names))], names)
+    ax.set_ylabel("ufshim / local disk")
+    ax.set_title(f"ufshim vs local disk, {results['images']} images ({results['date']})")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
 
 
 if __name__ == "__main__":
