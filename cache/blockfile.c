@@ -153,7 +153,7 @@ int blockfile_ensure(struct blockfile *bf, uint64_t off, uint64_t len)
     uint64_t end, i, last;
     int rc = 0;
 
-    if (bf->complete || len == 0 || off >= bf->obj.size) return 0;
+    if (__atomic_load_n(&bf->complete, __ATOMIC_ACQUIRE) || len == 0 || off >= bf->obj.size) return 0;
     end = off + len > bf->obj.size || off + len < off ? bf->obj.size : off + len;
     last = (end - 1) / BLOCKFILE_BLOCK_SIZE;
     for (i = off / BLOCKFILE_BLOCK_SIZE; i <= last && rc == 0;) {
@@ -182,7 +182,7 @@ int blockfile_ensure(struct blockfile *bf, uint64_t off, uint64_t len)
 
 int blockfile_is_complete(const struct blockfile *bf)
 {
-    if (bf->complete) return 1;
+    if (__atomic_load_n(&bf->complete, __ATOMIC_ACQUIRE)) return 1;
     for (uint64_t i = 0; i < bf->nblocks; i++)
         if (!has_block(bf, i)) return 0;
     return 1;
@@ -191,7 +191,7 @@ int blockfile_is_complete(const struct blockfile *bf)
 int blockfile_complete(struct blockfile *bf)
 {
     int rc = blockfile_ensure(bf, 0, bf->obj.size);
-    if (rc == 0) bf->complete = blockfile_is_complete(bf);
+    if (rc == 0) __atomic_store_n(&bf->complete, blockfile_is_complete(bf), __ATOMIC_RELEASE);
     return rc;
 }
 

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 const char *const counter_names[CTR_COUNT] = {
-    "GET requests", "HEAD requests", "LIST requests", "PUT requests",
+    "GET requests", "HEAD requests", "LIST requests",
     "bytes fetched",
     "cache hits (opens)", "cache misses (opens)",
     "metadata hits", "metadata misses",
