@@ -16,6 +16,7 @@ static int n_mounts;
 static char first_comp[MOUNT_MAX][256];
 static size_t first_len[MOUNT_MAX];
 static int n_first;
+unsigned char mount_second_byte[256];
 
 int64_t parse_size(const char *s)
 {
@@ -62,6 +63,8 @@ static void remember_first_component(const char *prefix)
     if (len >= sizeof first_comp[0]) len = sizeof first_comp[0] - 1;
     for (int i = 0; i < n_first; i++)
         if (first_len[i] == len && !memcmp(first_comp[i], prefix, len)) return;
+    mount_second_byte[(unsigned char)prefix[1]] = 1;
+    mount_second_byte['/'] = mount_second_byte['.'] = 1;    /* "//x", "/./x" need normalising */
     memcpy(first_comp[n_first], prefix, len);
     first_comp[n_first][len] = 0;
     first_len[n_first++] = len;
@@ -196,9 +199,8 @@ struct mount *mount_lookup(const char *abs, const char **rel)
     return best;
 }
 
-int mount_maybe(const char *path)
+int mount_maybe_slow(const char *path)
 {
-    if (path[0] != '/') return 0;
     if (path[1] == '/' || path[1] == '.') return n_mounts > 0;
     for (int i = 0; i < n_first; i++)
         if (!strncmp(path, first_comp[i], first_len[i]) && (path[first_len[i]] == '/' || !path[first_len[i]]))

@@ -37,8 +37,15 @@ struct mount *mount_at(int i);
 /* The mount holding a normalised absolute path, with *rel set to the path inside it ("" for
  * the mount root, otherwise no leading slash); NULL if none. The longest prefix wins. */
 struct mount *mount_lookup(const char *abs, const char **rel);
-/* A cheap test on an unnormalised absolute path: 0 means it cannot be inside any mount. */
-int mount_maybe(const char *path);
+/* A cheap test on an unnormalised absolute path: 0 means it cannot be inside any mount. The
+ * first byte after the slash is checked against a table before any string comparison, so that
+ * most paths outside the mounts cost a couple of instructions. */
+extern unsigned char mount_second_byte[256];
+int mount_maybe_slow(const char *path);
+static inline int mount_maybe(const char *path)
+{
+    return path[0] == '/' && mount_second_byte[(unsigned char)path[1]] && mount_maybe_slow(path);
+}
 /* 1 if abs (normalised) is a strict ancestor of a mount prefix. */
 int mount_is_ancestor(const char *abs);
 struct mount *mount_by_id(const char *id, size_t len);

@@ -10,8 +10,10 @@
 #define TABLE_MAX (1 << 20)
 
 int fdt_any;
-static struct fd_entry **table;
-static int table_size;
+struct fd_entry **fdt_table;
+int fdt_table_size;
+#define table fdt_table
+#define table_size fdt_table_size
 static int max_fd = -1;         /* highest fd ever registered */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -85,14 +87,6 @@ struct fd_entry *fdt_get(int fd)
     if ((e = table[fd])) e->refs++;
     pthread_mutex_unlock(&lock);
     return e;
-}
-
-int fdt_is_large(int fd)
-{
-    struct fd_entry *e;
-    if (!fdt_any || fd < 0 || fd >= table_size) return 0;
-    e = __atomic_load_n(&table[fd], __ATOMIC_ACQUIRE);
-    return e && e->bf;
 }
 
 void fdt_clear(int fd)

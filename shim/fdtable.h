@@ -32,10 +32,21 @@ void fdt_set(int fd, struct fd_entry *e);
 /* The entry of fd with a new reference, or NULL. */
 struct fd_entry *fdt_get(int fd);
 void fdt_put(struct fd_entry *e);
+/* 1 if any fd was ever registered: lets hot paths skip lookups entirely. */
+extern int fdt_any;
+
 /* Lock-free test for the read hooks: does fd stand for a large (sparse) mount file? Callers
  * then take a counted reference with fdt_get. Only a program that closes an fd while another
  * of its threads reads it (a bug in that program) could race with this peek. */
-int fdt_is_large(int fd);
+extern struct fd_entry **fdt_table;
+extern int fdt_table_size;
+static inline int fdt_is_large(int fd)
+{
+    struct fd_entry *e;
+    if (__builtin_expect(!fdt_any, 1) || fd < 0 || fd >= fdt_table_size) return 0;
+    e = __atomic_load_n(&fdt_table[fd], __ATOMIC_ACQUIRE);
+    return e && e->bf;
+}
 void fdt_clear(int fd);
 void fdt_dup(int oldfd, int newfd);
 /* Calls fn for each fd with an entry (used before exec). */
@@ -44,7 +55,5 @@ void fdt_each(void (*fn)(int fd, struct fd_entry *e));
 void fdt_before_fork(void);
 void fdt_after_fork_parent(void);
 void fdt_after_fork_child(void);
-/* 1 if any fd was ever registered: lets hot paths skip lookups entirely. */
-extern int fdt_any;
 
 #endif

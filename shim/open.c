@@ -75,12 +75,11 @@ int shim_open_path(const struct vpath *vp, int flags)
     return rc;
 }
 
-static int open_at(int dirfd, const char *path, int flags, mode_t mode,
-                   int (*real)(int, const char *, int, ...))
+__attribute__((noinline)) static int open_slow(int dirfd, const char *path, int flags, mode_t mode,
+                                               int (*real)(int, const char *, int, ...))
 {
     struct vpath vp;
     int rc, saved = errno;
-    if (!shim_on()) return real(dirfd, path, flags, mode);
     rc = resolve_at(dirfd, path, &vp);
     if (rc == 0) {
         rc = real(dirfd, vp.pass, flags, mode);
@@ -92,6 +91,16 @@ static int open_at(int dirfd, const char *path, int flags, mode_t mode,
     if (rc < 0) return shim_fail(rc);
     errno = saved;
     return rc;
+}
+
+/* The open family's fast path: not a mount path, straight to libc (clearing a stale fd entry). */
+static int open_at(int dirfd, const char *path, int flags, mode_t mode, int (*real)(int, const char *, int, ...))
+{
+    int fd;
+    if (shim_on() && shim_path_maybe(dirfd, path)) return open_slow(dirfd, path, flags, mode, real);
+    fd = real(dirfd, path, flags, mode);
+    if (fd >= 0) fdt_clear(fd);
+    return fd;
 }
 
 static mode_t mode_arg(int flags, va_list ap)

@@ -59,7 +59,7 @@ static struct fd_entry *large(int fd)
     return e;
 }
 
-static int fill_fd(int fd, off_t off, size_t len, int track)
+__attribute__((noinline)) static int fill_fd(int fd, off_t off, size_t len, int track)
 {
     struct fd_entry *e = large(fd);
     int rc = e ? fill(e, fd, off, len, track) : 0;
@@ -91,50 +91,31 @@ static size_t iov_total(const struct iovec *iov, int n)
     return t;
 }
 
-EXPORT ssize_t read(int fd, void *buf, size_t n)
-{
-    if (fdt_any && fill_fd(fd, -1, n, 1)) return -1;
-    return REAL(read)(fd, buf, n);
-}
+/* Each read hook is two functions: the exported one tail-calls libc unless fd is a large mount
+ * file (so its fast path needs no stack frame), and an out-of-line one fills the blocks first. */
+#define READ_HOOK(name, params, args, fd, off, len)                                     \
+    __attribute__((noinline)) static ssize_t name##_large params                        \
+    {                                                                                   \
+        if (fill_fd(fd, off, len, 1)) return -1;                                        \
+        return REAL(name) args;                                                         \
+    }                                                                                   \
+    EXPORT ssize_t name params                                                          \
+    {                                                                                   \
+        if (__builtin_expect(fdt_is_large(fd), 0)) return name##_large args;            \
+        return REAL(name) args;                                                         \
+    }
 
-EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
-{
-    if (fdt_any && fill_fd(fd, -1, n, 1)) return -1;
-    return REAL(__read_chk)(fd, buf, n, buflen);
-}
-
-EXPORT ssize_t pread(int fd, void *buf, size_t n, off_t off)
-{
-    if (fdt_any && fill_fd(fd, off, n, 1)) return -1;
-    return REAL(pread)(fd, buf, n, off);
-}
+READ_HOOK(read, (int fd, void *buf, size_t n), (fd, buf, n), fd, -1, n)
+READ_HOOK(__read_chk, (int fd, void *buf, size_t n, size_t buflen), (fd, buf, n, buflen), fd, -1, n)
+READ_HOOK(pread, (int fd, void *buf, size_t n, off_t off), (fd, buf, n, off), fd, off, n)
+READ_HOOK(__pread_chk, (int fd, void *buf, size_t n, off_t off, size_t buflen), (fd, buf, n, off, buflen), fd, off, n)
+READ_HOOK(readv, (int fd, const struct iovec *iov, int n), (fd, iov, n), fd, -1, iov_total(iov, n))
+READ_HOOK(preadv, (int fd, const struct iovec *iov, int n, off_t off), (fd, iov, n, off), fd, off, iov_total(iov, n))
+READ_HOOK(preadv2, (int fd, const struct iovec *iov, int n, off_t off, int flags), (fd, iov, n, off, flags), fd, off,
+          iov_total(iov, n))
 EXPORT ssize_t pread64(int fd, void *buf, size_t n, off64_t off) __attribute__((alias("pread")));
-
-EXPORT ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen)
-{
-    if (fdt_any && fill_fd(fd, off, n, 1)) return -1;
-    return REAL(__pread_chk)(fd, buf, n, off, buflen);
-}
 EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen) __attribute__((alias("__pread_chk")));
-
-EXPORT ssize_t readv(int fd, const struct iovec *iov, int n)
-{
-    if (fdt_any && fill_fd(fd, -1, iov_total(iov, n), 1)) return -1;
-    return REAL(readv)(fd, iov, n);
-}
-
-EXPORT ssize_t preadv(int fd, const struct iovec *iov, int n, off_t off)
-{
-    if (fdt_any && fill_fd(fd, off, iov_total(iov, n), 1)) return -1;
-    return REAL(preadv)(fd, iov, n, off);
-}
 EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int n, off64_t off) __attribute__((alias("preadv")));
-
-EXPORT ssize_t preadv2(int fd, const struct iovec *iov, int n, off_t off, int flags)
-{
-    if (fdt_any && fill_fd(fd, off, iov_total(iov, n), 1)) return -1;
-    return REAL(preadv2)(fd, iov, n, off, flags);
-}
 EXPORT ssize_t preadv64v2(int fd, const struct iovec *iov, int n, off64_t off, int flags) __attribute__((alias("preadv2")));
 
 EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)

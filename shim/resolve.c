@@ -18,7 +18,7 @@
  * can reach a mount at all (the current directory is inside one, or an ancestor of one). */
 static char cwd_path[PATH_MAX];
 static char real_cwd[PATH_MAX];
-static int cwd_relevant;
+int resolve_cwd_relevant;
 static pthread_mutex_t cwd_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void in_mount(struct vpath *vp)
@@ -43,7 +43,7 @@ int resolve_at(int dirfd, const char *path, struct vpath *vp)
     if (dirfd == AT_FDCWD) {
         char base[PATH_MAX];
         int virtual_cwd;
-        if (!__atomic_load_n(&cwd_relevant, __ATOMIC_RELAXED)) return 0;
+        if (!__atomic_load_n(&resolve_cwd_relevant, __ATOMIC_RELAXED)) return 0;
         pthread_mutex_lock(&cwd_lock);
         virtual_cwd = cwd_path[0] != 0;
         snprintf(base, sizeof base, "%s", virtual_cwd ? cwd_path : real_cwd);
@@ -94,11 +94,11 @@ void cwd_set(const char *abs_in_mount)
     pthread_mutex_lock(&cwd_lock);
     if (abs_in_mount) {
         snprintf(cwd_path, sizeof cwd_path, "%s", abs_in_mount);
-        cwd_relevant = 1;
+        resolve_cwd_relevant = 1;
     } else {
         cwd_path[0] = 0;
         if (!REAL(getcwd)(real_cwd, sizeof real_cwd)) real_cwd[0] = 0;
-        cwd_relevant = real_cwd[0] == '/' && mount_is_ancestor(real_cwd);
+        resolve_cwd_relevant = real_cwd[0] == '/' && mount_is_ancestor(real_cwd);
     }
     pthread_mutex_unlock(&cwd_lock);
 }

@@ -8,6 +8,19 @@
 #include <limits.h>
 
 #include "../fs/mount.h"
+#include "fdtable.h"
+
+/* Whether relative paths can reach a mount (the current directory is in one or above one). */
+extern int resolve_cwd_relevant;
+
+/* The fast path of every path hook: 0 when path (relative to dirfd) cannot be in a mount. */
+static inline int shim_path_maybe(int dirfd, const char *path)
+{
+    if (!path) return 0;
+    if (path[0] == '/') return mount_maybe(path);
+    if (dirfd == -100 /* AT_FDCWD */) return __atomic_load_n(&resolve_cwd_relevant, __ATOMIC_RELAXED);
+    return fdt_any;
+}
 
 struct vpath {
     struct mount *m;                /* NULL: not in a mount */

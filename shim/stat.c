@@ -60,73 +60,62 @@ static int ancestor_stat(struct vpath *vp, struct stat *st)
     return 0;
 }
 
-/* Shared body of every path-based stat: returns -2 when the path is not ours (call the real
- * function with vp->pass), else the libc result. */
-static int stat_at(int dirfd, const char *path, int flags, struct stat *st, struct vpath *vp)
+/* The real stat-like function, in one shape: (dirfd, path, buf, flags, version). */
+typedef int (*real_stat_fn)(int dirfd, const char *path, struct stat *st, int flags, int ver);
+
+/* The slow path of every path-based stat: a mount path is answered here, anything else goes to
+ * real() with the path resolve_at chose. Kept out of line so that the hooks' fast path has no
+ * PATH_MAX-sized frame. */
+__attribute__((noinline)) static int stat_at(int dirfd, const char *path, int flags, int ver, struct stat *st,
+                                             real_stat_fn real)
 {
+    struct vpath vp;
     struct fs_attr a;
     int rc, saved = errno;
-    if (!shim_on()) { vp->pass = path; return NOT_OURS; }
     if (path && !path[0] && (flags & AT_EMPTY_PATH)) {
         if (stat_fd(dirfd, st)) return 0;
-        vp->pass = path;
-        return NOT_OURS;
+        return real(dirfd, path, st, flags, ver);
     }
-    rc = resolve_at(dirfd, path, vp);
-    if (rc == 0) return ancestor_stat(vp, st);
+    rc = resolve_at(dirfd, path, &vp);
+    if (rc == 0) return ancestor_stat(&vp, st) == 0 ? 0 : real(dirfd, vp.pass, st, flags, ver);
     if (rc < 0) return shim_fail(rc);
-    if ((rc = stat_vpath(vp, &a))) return shim_fail(rc);
-    statbuf_fill(vp->m, &a, st);
+    if ((rc = stat_vpath(&vp, &a))) return shim_fail(rc);
+    statbuf_fill(vp.m, &a, st);
     errno = saved;
     return 0;
 }
 
-EXPORT int stat(const char *path, struct stat *st)
-{
-    struct vpath vp;
-    int rc = stat_at(AT_FDCWD, path, 0, st, &vp);
-    return rc == NOT_OURS ? REAL(stat)(vp.pass, st) : rc;
-}
+static int real_stat(int d, const char *p, struct stat *st, int f, int v) { (void)d; (void)f; (void)v; return REAL(stat)(p, st); }
+static int real_lstat(int d, const char *p, struct stat *st, int f, int v) { (void)d; (void)f; (void)v; return REAL(lstat)(p, st); }
+static int real_fstatat(int d, const char *p, struct stat *st, int f, int v) { (void)v; return REAL(fstatat)(d, p, st, f); }
+static int real_xstat(int d, const char *p, struct stat *st, int f, int v) { (void)d; (void)f; return REAL(__xstat)(v, p, st); }
+static int real_lxstat(int d, const char *p, struct stat *st, int f, int v) { (void)d; (void)f; return REAL(__lxstat)(v, p, st); }
+static int real_fxstatat(int d, const char *p, struct stat *st, int f, int v) { return REAL(__fxstatat)(v, d, p, st, f); }
 
+/* Each hook: the fast path (not a mount path: straight to libc), else stat_at. */
+#define STAT_HOOK(dirfd, path, flags, ver, st, real_call, adapter)                 \
+    do {                                                                            \
+        if (!shim_on() || !shim_path_maybe(dirfd, path)) return real_call;          \
+        return stat_at(dirfd, path, flags, ver, st, adapter);                       \
+    } while (0)
+
+EXPORT int stat(const char *path, struct stat *st)
+{ STAT_HOOK(AT_FDCWD, path, 0, 0, st, REAL(stat)(path, st), real_stat); }
 EXPORT int lstat(const char *path, struct stat *st)
-{
-    struct vpath vp;
-    int rc = stat_at(AT_FDCWD, path, 0, st, &vp);
-    return rc == NOT_OURS ? REAL(lstat)(vp.pass, st) : rc;
-}
+{ STAT_HOOK(AT_FDCWD, path, 0, 0, st, REAL(lstat)(path, st), real_lstat); }
+EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{ STAT_HOOK(dirfd, path, flags, 0, st, REAL(fstatat)(dirfd, path, st, flags), real_fstatat); }
+EXPORT int __xstat(int ver, const char *path, struct stat *st)
+{ STAT_HOOK(AT_FDCWD, path, 0, ver, st, REAL(__xstat)(ver, path, st), real_xstat); }
+EXPORT int __lxstat(int ver, const char *path, struct stat *st)
+{ STAT_HOOK(AT_FDCWD, path, 0, ver, st, REAL(__lxstat)(ver, path, st), real_lxstat); }
+EXPORT int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags)
+{ STAT_HOOK(dirfd, path, flags, ver, st, REAL(__fxstatat)(ver, dirfd, path, st, flags), real_fxstatat); }
 
 EXPORT int fstat(int fd, struct stat *st)
 {
     if (fdt_any && stat_fd(fd, st)) return 0;
     return REAL(fstat)(fd, st);
-}
-
-EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
-{
-    struct vpath vp;
-    int rc = stat_at(dirfd, path, flags, st, &vp);
-    return rc == NOT_OURS ? REAL(fstatat)(dirfd, vp.pass, st, flags) : rc;
-}
-
-/* On 64-bit glibc struct stat64 has the layout of struct stat. */
-_Static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat64 layout");
-EXPORT int stat64(const char *path, struct stat64 *st) __attribute__((alias("stat")));
-EXPORT int lstat64(const char *path, struct stat64 *st) __attribute__((alias("lstat")));
-EXPORT int fstat64(int fd, struct stat64 *st) __attribute__((alias("fstat")));
-EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags) __attribute__((alias("fstatat")));
-
-EXPORT int __xstat(int ver, const char *path, struct stat *st)
-{
-    struct vpath vp;
-    int rc = stat_at(AT_FDCWD, path, 0, st, &vp);
-    return rc == NOT_OURS ? REAL(__xstat)(ver, vp.pass, st) : rc;
-}
-
-EXPORT int __lxstat(int ver, const char *path, struct stat *st)
-{
-    struct vpath vp;
-    int rc = stat_at(AT_FDCWD, path, 0, st, &vp);
-    return rc == NOT_OURS ? REAL(__lxstat)(ver, vp.pass, st) : rc;
 }
 
 EXPORT int __fxstat(int ver, int fd, struct stat *st)
@@ -135,25 +124,23 @@ EXPORT int __fxstat(int ver, int fd, struct stat *st)
     return REAL(__fxstat)(ver, fd, st);
 }
 
-EXPORT int __fxstatat(int ver, int dirfd, const char *path, struct stat *st, int flags)
-{
-    struct vpath vp;
-    int rc = stat_at(dirfd, path, flags, st, &vp);
-    return rc == NOT_OURS ? REAL(__fxstatat)(ver, dirfd, vp.pass, st, flags) : rc;
-}
-
+/* On 64-bit glibc struct stat64 has the layout of struct stat. */
+_Static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat64 layout");
+EXPORT int stat64(const char *path, struct stat64 *st) __attribute__((alias("stat")));
+EXPORT int lstat64(const char *path, struct stat64 *st) __attribute__((alias("lstat")));
+EXPORT int fstat64(int fd, struct stat64 *st) __attribute__((alias("fstat")));
+EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *st, int flags) __attribute__((alias("fstatat")));
 EXPORT int __xstat64(int ver, const char *path, struct stat64 *st) __attribute__((alias("__xstat")));
 EXPORT int __lxstat64(int ver, const char *path, struct stat64 *st) __attribute__((alias("__lxstat")));
 EXPORT int __fxstat64(int ver, int fd, struct stat64 *st) __attribute__((alias("__fxstat")));
 EXPORT int __fxstatat64(int ver, int dirfd, const char *path, struct stat64 *st, int flags) __attribute__((alias("__fxstatat")));
 
-EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
+__attribute__((noinline)) static int statx_at(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
 {
     struct vpath vp;
     struct fs_attr a;
     struct fd_entry *e;
     int rc, saved = errno;
-    if (!shim_on()) return REAL(statx)(dirfd, path, flags, mask, stx);
     if (path && !path[0] && (flags & AT_EMPTY_PATH)) {
         if (!(e = fdt_get(dirfd))) return REAL(statx)(dirfd, path, flags, mask, stx);
         statbuf_fill_statx(e->m, &e->attr, stx);
@@ -166,6 +153,12 @@ EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struct s
     statbuf_fill_statx(vp.m, &a, stx);
     errno = saved;
     return 0;
+}
+
+EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *stx)
+{
+    if (!shim_on() || !shim_path_maybe(dirfd, path)) return REAL(statx)(dirfd, path, flags, mask, stx);
+    return statx_at(dirfd, path, flags, mask, stx);
 }
 
 /* The file system a mount path lives on: the cache's numbers, marked read-only. */
@@ -205,13 +198,12 @@ EXPORT int statfs64(const char *path, struct statfs64 *out) __attribute__((alias
 
 /* access() semantics on a mount: everything readable, directories searchable, nothing
  * writable (EROFS), files not executable. */
-static int access_at(int dirfd, const char *path, int mode, int flags,
+__attribute__((noinline)) static int access_at(int dirfd, const char *path, int mode, int flags,
                      int (*real)(int, const char *, int, int))
 {
     struct vpath vp;
     struct fs_attr a;
     int rc, saved = errno;
-    if (!shim_on()) return real(dirfd, path, mode, flags);
     rc = resolve_at(dirfd, path, &vp);
     if (rc == 0) return real(dirfd, vp.pass, mode, flags);
     if (rc < 0 || (rc = stat_vpath(&vp, &a))) return shim_fail(rc);
@@ -238,9 +230,23 @@ static int real_euidaccess(int dirfd, const char *path, int mode, int flags)
     return REAL(euidaccess)(path, mode);
 }
 
-EXPORT int access(const char *path, int mode) { return access_at(AT_FDCWD, path, mode, 0, real_access); }
-EXPORT int faccessat(int dirfd, const char *path, int mode, int flags) { return access_at(dirfd, path, mode, flags, real_faccessat); }
-EXPORT int euidaccess(const char *path, int mode) { return access_at(AT_FDCWD, path, mode, 0, real_euidaccess); }
+EXPORT int access(const char *path, int mode)
+{
+    if (!shim_on() || !shim_path_maybe(AT_FDCWD, path)) return REAL(access)(path, mode);
+    return access_at(AT_FDCWD, path, mode, 0, real_access);
+}
+
+EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
+{
+    if (!shim_on() || !shim_path_maybe(dirfd, path)) return REAL(faccessat)(dirfd, path, mode, flags);
+    return access_at(dirfd, path, mode, flags, real_faccessat);
+}
+
+EXPORT int euidaccess(const char *path, int mode)
+{
+    if (!shim_on() || !shim_path_maybe(AT_FDCWD, path)) return REAL(euidaccess)(path, mode);
+    return access_at(AT_FDCWD, path, mode, 0, real_euidaccess);
+}
 EXPORT int eaccess(const char *path, int mode) __attribute__((alias("euidaccess")));
 
 /* Object stores have no symlinks: an existing mount path is "not a link" (EINVAL). */
