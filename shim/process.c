@@ -160,8 +160,8 @@ static char **patched_env(char *const envp[])
 static char **prepare_exec(char *const envp[])
 {
     if (!shim_active) return (char **)envp;
+    fdt_each(complete_inherited);       /* shim_complete_fd enters the shim itself */
     SHIM_ENTER();
-    fdt_each(complete_inherited);
     char **env = patched_env(envp);
     SHIM_LEAVE();
     return env;

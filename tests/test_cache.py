@@ -138,3 +138,28 @@ print(sum(os.stat(os.path.join(d, n)).st_size for n in names))
     c = counters(env)
     assert c["HEAD requests"] == 0
     assert c["LIST requests"] < 40          # a re-listing (2 pages) per second at most, not 1,100 HEADs
+
+
+THREADED_READS = """
+import hashlib, os, random, sys
+from concurrent.futures import ThreadPoolExecutor
+path, size = sys.argv[1], os.path.getsize(sys.argv[1])
+offsets = [random.Random(i).randrange(0, size) for i in range(64)]
+fd = os.open(path, os.O_RDONLY)
+with ThreadPoolExecutor(8) as pool:
+    chunks = list(pool.map(lambda off: os.pread(fd, 300000, off), offsets))
+print(hashlib.sha256(b''.join(chunks)).hexdigest())
+"""
+
+
+def test_threads_reading_one_large_file_at_once(local_tree, env):
+    want = run([PY, "-c", THREADED_READS, os.path.join(local_tree, "big", "large.bin")], text=True).stdout
+    got = run([PY, "-c", THREADED_READS, f"{MOUNT}/big/large.bin"], env=env, text=True).stdout
+    assert got == want
+
+
+def test_a_large_file_fd_inherited_across_exec_is_complete(local_tree, env):
+    # bash opens fd 3 through the shim; md5sum, a new program, reads it with no hooks of ours
+    out = run(["bash", "-c", f"exec 3<{MOUNT}/big/large.bin; md5sum <&3"], env=env, text=True)
+    want = run(["md5sum", os.path.join(local_tree, "big", "large.bin")], text=True).stdout.split()[0]
+    assert out.stdout.split()[0] == want
