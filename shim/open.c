@@ -30,6 +30,21 @@ int shim_open_dir(struct mount *m, const char *abs, const char *rel, const struc
     return fd;
 }
 
+/* O_PATH names a file without reading it: no fetch. The fd stands on the directory's stand-in
+ * (reads on O_PATH fds fail with EBADF anyway); fstat answers from the table. */
+static int open_path_only(const struct vpath *vp, const struct fs_attr *attr, int flags)
+{
+    char standin[PATH_MAX];
+    struct fd_entry *e;
+    int fd, rc = resolve_standin(vp->m, "", standin, sizeof standin);
+    if (rc) return rc;
+    fd = REAL(open)(standin, O_PATH | (flags & O_CLOEXEC));
+    if (fd < 0) return -errno;
+    if (!(e = fd_entry_new(FD_FILE, vp->m, vp->abs, attr))) { close(fd); return -ENOMEM; }
+    fdt_set(fd, e);
+    return fd;
+}
+
 /* For opendir: a non-empty listing proves a directory with no HEAD or probe; the listing is
  * cached for the readdir that follows. */
 static int stat_as_directory(const struct vpath *vp, struct fs_attr *attr)
@@ -57,6 +72,7 @@ int shim_open_path(const struct vpath *vp, int flags)
     else if (rc == 0 && (flags & WRITE_FLAGS)) rc = attr.is_dir ? -EISDIR : -EROFS;
     else if (rc == 0 && attr.is_dir) rc = shim_open_dir(vp->m, vp->abs, vp->rel, &attr, flags);
     else if (rc == 0 && (flags & O_DIRECTORY)) rc = -ENOTDIR;
+    else if (rc == 0 && (flags & O_PATH)) rc = open_path_only(vp, &attr, flags);
     else if (rc == 0) {
         rc = fs_open_file(vp->m, vp->rel, O_RDONLY | (flags & KEPT_FLAGS), &f);
         if (rc == 0) {

@@ -39,3 +39,20 @@ def test_second_epoch_is_served_from_the_cache(env):
     assert first["GET requests"] >= 48
     assert second["GET requests"] == first["GET requests"], "a warm run must fetch nothing"
     assert second["cache hits (opens)"] - first["cache hits (opens)"] >= 48
+
+
+O_PATH_PROBE = """
+import os, sys
+fd = os.open(sys.argv[1], os.O_PATH)
+st = os.fstat(fd)
+try:
+    os.read(fd, 1)
+except OSError as e:
+    print(st.st_size, e.errno == 9)
+"""
+
+
+def test_o_path_names_a_file_without_fetching_it(local_tree, env):
+    out = run([PY, "-c", O_PATH_PROBE, f"{MOUNT}/big/large.bin"], env=env, text=True)
+    assert out.stdout.split() == [str(os.path.getsize(os.path.join(local_tree, "big", "large.bin"))), "True"]
+    assert counters(env)["GET requests"] == 0
