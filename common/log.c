@@ -28,14 +28,25 @@ void log_init(void)
         else bad_level = 1;
     }
     if (log_fd != 2) close(log_fd);
-    log_fd = 2;
+    /* A private copy of stderr: if the program later closes fd 2 and reuses the number for a
+     * file of its own, log lines must not land in that file. */
+    log_fd = fcntl(2, F_DUPFD_CLOEXEC, 64);   /* above the numbers programs expect to get */
+    if (log_fd < 0) log_fd = 2;
     if (file && *file) {
         int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-        if (fd >= 0) log_fd = fd;
+        if (fd >= 0) {
+            if (log_fd != 2) close(log_fd);
+            log_fd = fd;
+        }
         else log_error("UFSHIM_LOG_FILE=%s cannot be opened (%s); logging to stderr instead", file, strerror(errno));
     }
     if (bad_level)
         log_error("UFSHIM_LOG=%s is not a log level; use one of error, warn, info, debug (using warn)", lvl);
+}
+
+int log_output_fd(void)
+{
+    return log_fd;
 }
 
 int log_enabled(enum log_level level)

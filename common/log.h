@@ -11,6 +11,8 @@ enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBU
 /* Reads UFSHIM_LOG and UFSHIM_LOG_FILE. Safe to call again (after fork, or to re-read). */
 void log_init(void);
 int log_enabled(enum log_level level);
+/* Where log lines go (a private copy of stderr, or UFSHIM_LOG_FILE): also for reports. */
+int log_output_fd(void);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)

@@ -2,7 +2,6 @@
  * first use (a constructor, or the first hook called before it), finds a current directory
  * inherited inside a mount, installs the fork handlers, prints the report at exit. */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -17,7 +16,6 @@
 __thread int shim_busy;
 int shim_started;
 int shim_active;
-static int report_fd = -1;      /* stderr as it was at start: programs may close fd 2 at exit */
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Locks are taken before fork and released (parent) or re-made (child) after it, so a child
@@ -52,7 +50,6 @@ void shim_start(void)
         if (rc == 0 || rc == -EIO) {    /* -EIO: mounts exist but are broken; they answer EIO */
             cwd_init();
             shim_save_environment();
-            if (fs_settings()->report) report_fd = REAL(fcntl)(2, F_DUPFD_CLOEXEC, 3);
             pthread_atfork(before_fork, parent_after_fork, child_after_fork);
             __atomic_store_n(&shim_active, 1, __ATOMIC_RELEASE);
         }
@@ -71,7 +68,7 @@ __attribute__((destructor)) static void shim_destructor(void)
 {
     if (!shim_active) return;
     SHIM_ENTER();
-    if (report_fd >= 0) counters_report(report_fd, counters_current(), "activity of this process");
+    if (fs_settings()->report) counters_report(log_output_fd(), counters_current(), "activity of this process");
     counters_close();
     SHIM_LEAVE();
 }
