@@ -112,3 +112,22 @@ def test_ufs_cli_reports_errors_without_crashing(uploaded, cache_dir):
     assert out.returncode == 1 and "No such file or directory" in out.stderr
     out = run([UFS, "cat", "/not/a/mount"], env=env, check=False, text=True)
     assert out.returncode == 1 and "not inside a mount" in out.stderr
+
+
+def test_log_lines_never_land_in_a_file_that_took_fd_2(uploaded, cache_dir, tmp_path):
+    mounts = f"{MOUNT}=s3://{BUCKET}/data?endpoint=http://127.0.0.1:9&retries=0"
+    env = shim_env(uploaded, cache_dir, mounts=mounts)
+    data = tmp_path / "data.txt"
+    script = f"""
+import os
+os.close(2)
+fd = os.open('{data}', os.O_WRONLY | os.O_CREAT)
+assert fd == 2
+try:
+    open('{MOUNT}/top.txt')
+except OSError as e:
+    print(e.errno)
+"""
+    out = run([PY, "-c", script], env=env, text=True)
+    assert out.stdout.strip() == "5"          # EIO, and its log line went to the real stderr
+    assert data.read_text() == ""
