@@ -76,17 +76,22 @@ static DIR *opendir_mount(const struct vpath *vp)
     return d;
 }
 
-EXPORT DIR *opendir(const char *path)
+__attribute__((noinline)) static DIR *opendir_slow(const char *path)
 {
     struct vpath vp;
     int rc, saved = errno;
     DIR *d;
-    if (!shim_on()) return REAL(opendir)(path);
     rc = resolve(path, &vp);
     if (rc == 0) return REAL(opendir)(vp.pass);
     if (rc < 0) { errno = -rc; return NULL; }
     if ((d = opendir_mount(&vp))) errno = saved;
     return d;
+}
+
+EXPORT DIR *opendir(const char *path)
+{
+    if (!shim_on() || !shim_path_maybe(AT_FDCWD, path)) return REAL(opendir)(path);
+    return opendir_slow(path);
 }
 
 EXPORT DIR *fdopendir(int fd)

@@ -215,12 +215,11 @@ static FILE *fopen_mount(const struct vpath *vp, const char *mode)
     return f;
 }
 
-EXPORT FILE *fopen(const char *path, const char *mode)
+__attribute__((noinline)) static FILE *fopen_slow(const char *path, const char *mode)
 {
     struct vpath vp;
     int rc, saved = errno;
     FILE *f;
-    if (!shim_on()) return REAL(fopen)(path, mode);
     rc = resolve(path, &vp);
     if (rc == 0) {
         f = REAL(fopen)(vp.pass, mode);
@@ -237,6 +236,15 @@ EXPORT FILE *fopen(const char *path, const char *mode)
         return NULL;
     }
     if (f) errno = saved;
+    return f;
+}
+
+EXPORT FILE *fopen(const char *path, const char *mode)
+{
+    FILE *f;
+    if (shim_on() && shim_path_maybe(AT_FDCWD, path)) return fopen_slow(path, mode);
+    f = REAL(fopen)(path, mode);
+    if (f) fdt_clear(fileno(f));
     return f;
 }
 EXPORT FILE *fopen64(const char *path, const char *mode) __attribute__((alias("fopen")));

@@ -284,24 +284,13 @@ EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size)
     return readlink_at(dirfd, path, buf, size, real_readlinkat);
 }
 
-/* realpath of a mount path is its normalised form, if it exists. */
-static char *realpath_mount(const char *path, char *resolved, int *ours)
+/* realpath of a mount path is its normalised form, if it exists (no symlinks in a store). */
+__attribute__((noinline)) static char *realpath_slow(const char *path, char *resolved)
 {
     struct vpath vp;
     struct fs_attr a;
-    char joined[PATH_MAX], cwd[PATH_MAX];
-    int rc;
-
-    *ours = 0;
-    if (!shim_on() || !path) return NULL;
-    rc = resolve(path, &vp);
-    if (rc == 0 && path[0] != '/' && REAL(getcwd)(cwd, sizeof cwd)) {
-        /* a relative path from a real directory may still lead into a mount */
-        snprintf(joined, sizeof joined, "%s/%s", cwd, path);
-        rc = resolve(joined, &vp);
-    }
-    if (rc == 0) return NULL;
-    *ours = 1;
+    int rc = resolve(path, &vp);
+    if (rc == 0) return REAL(realpath)(vp.pass, resolved);
     if (rc < 0 || (rc = stat_vpath(&vp, &a))) { errno = -rc; return NULL; }
     if (!resolved && !(resolved = malloc(PATH_MAX))) { errno = ENOMEM; return NULL; }
     snprintf(resolved, PATH_MAX, "%s", vp.abs);
@@ -310,14 +299,8 @@ static char *realpath_mount(const char *path, char *resolved, int *ours)
 
 EXPORT char *realpath(const char *path, char *resolved)
 {
-    int ours;
-    char *r = realpath_mount(path, resolved, &ours);
-    if (ours) return r;
-    if (shim_active && path && path[0] != '/') {
-        struct vpath vp;
-        if (resolve(path, &vp) == 0) path = vp.pass;
-    }
-    return REAL(realpath)(path, resolved);
+    if (!shim_on() || !shim_path_maybe(AT_FDCWD, path)) return REAL(realpath)(path, resolved);
+    return realpath_slow(path, resolved);
 }
 
 EXPORT char *canonicalize_file_name(const char *path)
