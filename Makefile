@@ -13,7 +13,7 @@ CORE_SRC = common/log.c common/counters.c \
 SHIM_SRC = $(wildcard shim/*.c)
 CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/%.o)
 SHIM_OBJ = $(SHIM_SRC:%.c=$(BUILD)/%.o)
-TEST_BIN = $(BUILD)/tests/unit $(BUILD)/tests/sigv4_cli
+TEST_BIN = $(BUILD)/tests/unit $(BUILD)/tests/sigv4_cli $(BUILD)/tests/libc_walk
 
 all: $(BUILD)/libufshim.so $(BUILD)/ufs
 
@@ -33,6 +33,12 @@ $(BUILD)/ufs: $(BUILD)/tools/ufs.o $(BUILD)/libufscore.a
 	@echo "  LD  $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
+# a plain libc program (no project code): what the shim is tested against
+$(BUILD)/tests/libc_walk: tests/libc_walk.c
+	@mkdir -p $(dir $@)
+	@echo "  CC  $<"
+	@$(CC) $(ALL_CFLAGS) -Wno-deprecated-declarations -o $@ $<
+
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libufscore.a
 	@echo "  LD  $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
@@ -45,7 +51,7 @@ test: all $(TEST_BIN)
 # `ufs` CLI (backends, cache, fs) run under ASan+UBSan; the preloaded shim runs under UBSan.
 asan:
 	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-	  build-asan/ufs build-asan/tests/unit build-asan/tests/sigv4_cli
+	  build-asan/ufs build-asan/tests/unit build-asan/tests/sigv4_cli build-asan/tests/libc_walk
 	$(MAKE) BUILD=build-ubsan CFLAGS="-O1 -g -fsanitize=undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  build-ubsan/libufshim.so
 	UFSHIM_BUILD=build-asan UFSHIM_PRELOAD="$$(gcc -print-file-name=libubsan.so):$$PWD/build-ubsan/libufshim.so" \
