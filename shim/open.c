@@ -17,32 +17,24 @@
 /* Flags of the application's open that carry over to the cached copy's descriptor. */
 #define KEPT_FLAGS (O_CLOEXEC | O_NONBLOCK | O_NOATIME | O_NOFOLLOW | O_PATH | O_DIRECT)
 
-int shim_open_dir(struct mount *m, const char *abs, const char *rel, const struct fs_attr *attr, int flags)
+/* A real fd standing for a mount path: on the stand-in directory of standin_rel, registered
+ * in the fd table as kind. */
+static int open_standin(struct mount *m, const char *abs, const char *standin_rel, const struct fs_attr *attr,
+                        enum fd_kind kind, int open_flags)
 {
     char standin[PATH_MAX];
-    int fd, rc = resolve_standin(m, rel, standin, sizeof standin);
     struct fd_entry *e;
+    int fd, rc = resolve_standin(m, standin_rel, standin, sizeof standin);
     if (rc) return rc;
-    fd = REAL(open)(standin, O_RDONLY | O_DIRECTORY | (flags & (O_CLOEXEC | O_PATH)));
-    if (fd < 0) return -errno;
-    if (!(e = fd_entry_new(FD_DIR, m, abs, attr))) { close(fd); return -ENOMEM; }
+    if ((fd = REAL(open)(standin, open_flags)) < 0) return -errno;
+    if (!(e = fd_entry_new(kind, m, abs, attr))) { close(fd); return -ENOMEM; }
     fdt_set(fd, e);
     return fd;
 }
 
-/* O_PATH names a file without reading it: no fetch. The fd stands on the directory's stand-in
- * (reads on O_PATH fds fail with EBADF anyway); fstat answers from the table. */
-static int open_path_only(const struct vpath *vp, const struct fs_attr *attr, int flags)
+int shim_open_dir(struct mount *m, const char *abs, const char *rel, const struct fs_attr *attr, int flags)
 {
-    char standin[PATH_MAX];
-    struct fd_entry *e;
-    int fd, rc = resolve_standin(vp->m, "", standin, sizeof standin);
-    if (rc) return rc;
-    fd = REAL(open)(standin, O_PATH | (flags & O_CLOEXEC));
-    if (fd < 0) return -errno;
-    if (!(e = fd_entry_new(FD_FILE, vp->m, vp->abs, attr))) { close(fd); return -ENOMEM; }
-    fdt_set(fd, e);
-    return fd;
+    return open_standin(m, abs, rel, attr, FD_DIR, O_RDONLY | O_DIRECTORY | (flags & (O_CLOEXEC | O_PATH)));
 }
 
 /* For opendir: a non-empty listing proves a directory with no HEAD or probe; the listing is
@@ -51,11 +43,9 @@ static int stat_as_directory(const struct vpath *vp, struct fs_attr *attr)
 {
     struct meta_listing *l;
     int rc = fs_list(vp->m, vp->rel, &l);
-    if (rc == 0) {
-        meta_listing_unref(l);
-        return fs_stat(vp->m, vp->rel, attr);   /* answered from the cache now */
-    }
-    return rc == -ENOTDIR ? -ENOTDIR : fs_stat(vp->m, vp->rel, attr);
+    if (rc) return rc;
+    meta_listing_unref(l);
+    return fs_stat(vp->m, vp->rel, attr);   /* answered from the cache now */
 }
 
 int shim_open_path(const struct vpath *vp, int flags)
@@ -72,7 +62,8 @@ int shim_open_path(const struct vpath *vp, int flags)
     else if (rc == 0 && (flags & WRITE_FLAGS)) rc = attr.is_dir ? -EISDIR : -EROFS;
     else if (rc == 0 && attr.is_dir) rc = shim_open_dir(vp->m, vp->abs, vp->rel, &attr, flags);
     else if (rc == 0 && (flags & O_DIRECTORY)) rc = -ENOTDIR;
-    else if (rc == 0 && (flags & O_PATH)) rc = open_path_only(vp, &attr, flags);
+    /* O_PATH names a file without reading it: no fetch; fstat answers from the table */
+    else if (rc == 0 && (flags & O_PATH)) rc = open_standin(vp->m, vp->abs, "", &attr, FD_FILE, O_PATH | (flags & O_CLOEXEC));
     else if (rc == 0) {
         rc = fs_open_file(vp->m, vp->rel, O_RDONLY | (flags & KEPT_FLAGS), &f);
         if (rc == 0) {
@@ -124,18 +115,7 @@ static mode_t mode_arg(int flags, va_list ap)
     return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? (mode_t)va_arg(ap, int) : 0;
 }
 
-/* open(path) is openat(AT_FDCWD, path) for every purpose here. */
-static int real_openat_of_open(int dirfd, const char *path, int flags, ...)
-{
-    va_list ap;
-    mode_t mode;
-    (void)dirfd;
-    va_start(ap, flags);
-    mode = (mode_t)va_arg(ap, int);
-    va_end(ap);
-    return REAL(open)(path, flags, mode);
-}
-
+/* open(path) is openat(AT_FDCWD, path): every form goes to libc's openat. */
 static int real_openat(int dirfd, const char *path, int flags, ...)
 {
     va_list ap;
@@ -153,7 +133,7 @@ EXPORT int open(const char *path, int flags, ...)
     va_start(ap, flags);
     mode = mode_arg(flags, ap);
     va_end(ap);
-    return open_at(AT_FDCWD, path, flags, mode, real_openat_of_open);
+    return open_at(AT_FDCWD, path, flags, mode, real_openat);
 }
 
 EXPORT int openat(int dirfd, const char *path, int flags, ...)
@@ -171,7 +151,7 @@ EXPORT int openat64(int dirfd, const char *path, int flags, ...) __attribute__((
 
 EXPORT int __open_2(const char *path, int flags)
 {
-    return open_at(AT_FDCWD, path, flags, 0, real_openat_of_open);
+    return open_at(AT_FDCWD, path, flags, 0, real_openat);
 }
 EXPORT int __open64_2(const char *path, int flags) __attribute__((alias("__open_2")));
 
@@ -183,7 +163,7 @@ EXPORT int __openat64_2(int dirfd, const char *path, int flags) __attribute__((a
 
 EXPORT int creat(const char *path, mode_t mode)
 {
-    return open_at(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode, real_openat_of_open);
+    return open_at(AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode, real_openat);
 }
 EXPORT int creat64(const char *path, mode_t mode) __attribute__((alias("creat")));
 
