@@ -59,9 +59,9 @@ def upload(path, env, bucket, prefix):
     s3.put_object(Bucket=bucket, Key=marker, Body=b"")
 
 
-def workload(mode, root, env=None):
-    out = subprocess.run([PY, os.path.join(ROOT, "tools", "bench_workload.py"), mode, root], env=env,
-                         capture_output=True, text=True)
+def workload(mode, root, env=None, epochs=3):
+    args = [PY, os.path.join(ROOT, "tools", "bench_workload.py"), mode, root] + ([str(epochs)] if mode == "epochs" else [])
+    out = subprocess.run(args, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"workload {mode} on {root} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -93,8 +93,11 @@ def run_rtt(rtt, s3, local, n_images):
         endpoint = f"http://127.0.0.1:{proxy.stdout.readline().split()[1]}"
     res = {}
     try:
+        # Three epochs per process: the first (cold for ufshim), then the better of two warm ones,
+        # since other work on a 2-core machine (radosgw's own background work) moves single runs
+        # by 10-15 %.
         ep = workload("epochs", local)
-        res["local"] = {"index_s": ep["index_s"], "epoch1": ep["epoch_img_s"][0], "epoch2": ep["epoch_img_s"][1]}
+        res["local"] = {"index_s": ep["index_s"], "epoch1": ep["epoch_img_s"][0], "epoch2": max(ep["epoch_img_s"][1:])}
         res["local"].update({"raw_files_s": workload("raw", local)["files_s"]})
         base = os.path.join(WORK, f"rtt{rtt}")
         shutil.rmtree(base, ignore_errors=True)
@@ -103,8 +106,8 @@ def run_rtt(rtt, s3, local, n_images):
         ep = workload("epochs", MOUNT, env)
         req = stats(env["UFSHIM_STATS_DIR"])
         env = shim_env(s3, endpoint, cache, os.path.join(base, "stats-restart"), n_images)
-        restart = workload("epochs", MOUNT, env)
-        res["ufshim"] = {"index_s": ep["index_s"], "epoch1": ep["epoch_img_s"][0], "epoch2": ep["epoch_img_s"][1],
+        restart = workload("epochs", MOUNT, env, epochs=1)
+        res["ufshim"] = {"index_s": ep["index_s"], "epoch1": ep["epoch_img_s"][0], "epoch2": max(ep["epoch_img_s"][1:]),
                          "restart_epoch": restart["epoch_img_s"][0], "requests_epochs": req,
                          "requests_restart": stats(env["UFSHIM_STATS_DIR"])}
         cache2 = os.path.join(base, "cache-raw")
@@ -140,14 +143,14 @@ def main():
         print(f"\n== {a.images} images, {rtt:g} ms RTT (ratios are to local disk, same run)")
         rows = [("ImageFolder indexing (s)", L["index_s"], U["index_s"], None),
                 ("DataLoader epoch 1, cold (img/s)", L["epoch1"], U["epoch1"], U["epoch1"] / L["epoch1"]),
-                ("DataLoader epoch 2, warm (img/s)", L["epoch2"], U["epoch2"], U["epoch2"] / L["epoch2"]),
+                ("DataLoader warm epoch, best of 2 (img/s)", L["epoch2"], U["epoch2"], U["epoch2"] / L["epoch2"]),
                 ("new process, warm cache (img/s)", L["epoch1"], U["restart_epoch"], U["restart_epoch"] / L["epoch1"]),
                 ("raw read 16 threads, cold (files/s)", L["raw_files_s"], U["raw_cold_files_s"], U["raw_cold_files_s"] / L["raw_files_s"]),
                 ("raw read 16 threads, warm (files/s)", L["raw_files_s"], U["raw_warm_files_s"], U["raw_warm_files_s"] / L["raw_files_s"])]
         print(f"{'workload':40} {'local':>10} {'ufshim':>10} {'ratio':>7}")
         for name, l, u, ratio in rows:
             print(f"{name:40} {l:10.2f} {u:10.2f} {'' if ratio is None else f'{ratio:7.2f}'}")
-        print("requests, 2 epochs:", U["requests_epochs"], "| restart epoch:", U["requests_restart"])
+        print("requests, 3 epochs:", U["requests_epochs"], "| new-process epoch:", U["requests_restart"])
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
@@ -160,7 +163,7 @@ def chart(results, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    names = ["epoch 1 cold", "epoch 2 warm", "new process warm", "raw cold", "raw warm"]
+    names = ["epoch 1 cold", "warm epoch", "new process warm", "raw cold", "raw warm"]
     fig, ax = plt.subplots(figsize=(9, 4))
     rtts = list(results["rtt"])
     width = 0.8 / len(rtts)
