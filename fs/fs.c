@@ -295,15 +295,14 @@ static int open_version(struct mount *m, const char *rel, const struct fs_attr *
     return 0;
 }
 
-int fs_open_file(struct mount *m, const char *rel, int open_flags, struct fs_file *out)
+int fs_open_file(struct mount *m, const char *rel, const struct fs_attr *known, int open_flags, struct fs_file *out)
 {
     struct fs_attr attr;
     char mk[4200];
-    int rc = fs_stat(m, rel, &attr);
+    int rc;
 
-    if (rc) return rc;
-    if (attr.is_dir) return -EISDIR;
-    rc = open_version(m, rel, &attr, open_flags, out);
+    if (known->is_dir) return -EISDIR;
+    rc = open_version(m, rel, known, open_flags, out);
     if (rc != -ESTALE) return rc;
     /* The object changed since its metadata was cached: look again, once. */
     meta_key(m, rel, mk, sizeof mk);

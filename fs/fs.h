@@ -32,9 +32,10 @@ const struct settings *fs_settings(void);
 int fs_stat(struct mount *m, const char *rel, struct fs_attr *out);
 /* Children of a directory (a new reference: meta_listing_unref when done). */
 int fs_list(struct mount *m, const char *rel, struct meta_listing **out);
-/* Opens a file for reading. open_flags are the application's, without access-mode or
- * creation bits. -EISDIR for a directory. */
-int fs_open_file(struct mount *m, const char *rel, int open_flags, struct fs_file *out);
+/* Opens a file for reading, given its attributes from fs_stat (looked up again only if the
+ * object changed since). open_flags are the application's, without access-mode or creation
+ * bits. -EISDIR for a directory. */
+int fs_open_file(struct mount *m, const char *rel, const struct fs_attr *attr, int open_flags, struct fs_file *out);
 uint64_t fs_ino(const struct mount *m, const char *rel);
 /* In a forked child, before anything else: new connections, new counters. */
 void fs_after_fork(void);

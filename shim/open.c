@@ -65,7 +65,7 @@ int shim_open_path(const struct vpath *vp, int flags)
     /* O_PATH names a file without reading it: no fetch; fstat answers from the table */
     else if (rc == 0 && (flags & O_PATH)) rc = open_standin(vp->m, vp->abs, "", &attr, FD_FILE, O_PATH | (flags & O_CLOEXEC));
     else if (rc == 0) {
-        rc = fs_open_file(vp->m, vp->rel, O_RDONLY | (flags & KEPT_FLAGS), &f);
+        rc = fs_open_file(vp->m, vp->rel, &attr, O_RDONLY | (flags & KEPT_FLAGS), &f);
         if (rc == 0) {
             if (!(e = fd_entry_new(FD_FILE, vp->m, vp->abs, &f.attr))) {
                 close(f.fd);

@@ -13,19 +13,21 @@
 #include "resolve.h"
 #include "shim.h"
 
-/* -2: not a mount path (vp->pass holds the real call's path); else -1 with errno set. */
+/* -2: not a mount path (*pass is the real call's path); else -1 with errno set. Out of line:
+ * the hooks' fast path has no PATH_MAX frame. */
 #define NOT_OURS (-2)
-static int refuse_at(int dirfd, const char *path, int creates, struct vpath *vp)
+__attribute__((noinline)) static int refuse_at(int dirfd, const char *path, int creates, int slot, const char **pass)
 {
+    struct vpath vp;
     struct fs_attr a;
-    int rc;
-    vp->pass = path;
-    if (!shim_on()) return NOT_OURS;
-    rc = resolve_at(dirfd, path, vp);
-    if (rc == 0) return NOT_OURS;
+    int rc = resolve_at(dirfd, path, &vp);
+    if (rc == 0) {
+        *pass = resolve_keep_pass(&vp, path, slot);
+        return NOT_OURS;
+    }
     if (rc < 0) return shim_fail(rc);
     SHIM_ENTER();
-    rc = fs_stat(vp->m, vp->rel, &a);
+    rc = fs_stat(vp.m, vp.rel, &a);
     SHIM_LEAVE();
     if (rc == -ENOENT) return shim_fail(creates ? -EROFS : -ENOENT);
     if (rc) return shim_fail(rc);
@@ -44,47 +46,58 @@ static int refuse_fd(int fd)
 #define MKDIR 2     /* creates, and an existing path is EEXIST */
 #define CREATES 1
 
-EXPORT int mkdir(const char *p, mode_t m) { struct vpath v; int rc = refuse_at(AT_FDCWD, p, MKDIR, &v); return rc == NOT_OURS ? REAL(mkdir)(v.pass, m) : rc; }
-EXPORT int mkdirat(int d, const char *p, mode_t m) { struct vpath v; int rc = refuse_at(d, p, MKDIR, &v); return rc == NOT_OURS ? REAL(mkdirat)(d, v.pass, m) : rc; }
-EXPORT int rmdir(const char *p) { struct vpath v; int rc = refuse_at(AT_FDCWD, p, 0, &v); return rc == NOT_OURS ? REAL(rmdir)(v.pass) : rc; }
-EXPORT int unlink(const char *p) { struct vpath v; int rc = refuse_at(AT_FDCWD, p, 0, &v); return rc == NOT_OURS ? REAL(unlink)(v.pass) : rc; }
-EXPORT int unlinkat(int d, const char *p, int f) { struct vpath v; int rc = refuse_at(d, p, 0, &v); return rc == NOT_OURS ? REAL(unlinkat)(d, v.pass, f) : rc; }
-EXPORT int chmod(const char *p, mode_t m) { struct vpath v; int rc = refuse_at(AT_FDCWD, p, 0, &v); return rc == NOT_OURS ? REAL(chmod)(v.pass, m) : rc; }
-EXPORT int fchmodat(int d, const char *p, mode_t m, int f) { struct vpath v; int rc = refuse_at(d, p, 0, &v); return rc == NOT_OURS ? REAL(fchmodat)(d, v.pass, m, f) : rc; }
-EXPORT int chown(const char *p, uid_t u, gid_t g) { struct vpath v; int rc = refuse_at(AT_FDCWD, p, 0, &v); return rc == NOT_OURS ? REAL(chown)(v.pass, u, g) : rc; }
-EXPORT int lchown(const char *p, uid_t u, gid_t g) { struct vpath v; int rc = refuse_at(AT_FDCWD, p, 0, &v); return rc == NOT_OURS ? REAL(lchown)(v.pass, u, g) : rc; }
-EXPORT int fchownat(int d, const char *p, uid_t u, gid_t g, int f) { struct vpath v; int rc = refuse_at(d, p, 0, &v); return rc == NOT_OURS ? REAL(fchownat)(d, v.pass, u, g, f) : rc; }
-EXPORT int truncate(const char *p, off_t l) { struct vpath v; int rc = refuse_at(AT_FDCWD, p, 0, &v); return rc == NOT_OURS ? REAL(truncate)(v.pass, l) : rc; }
+/* One path: libc unless it is a mount path; `pass` names the path the real call gets. */
+#define REFUSE(d, p, creates, real_call)                                                \
+    do {                                                                                \
+        const char *pass = (p);                                                         \
+        if (shim_on() && shim_path_maybe(d, p)) {                                       \
+            int rc_ = refuse_at(d, p, creates, 0, &pass);                               \
+            if (rc_ != NOT_OURS) return rc_;                                            \
+        }                                                                               \
+        return real_call;                                                               \
+    } while (0)
+
+/* Two paths (rename, link): refused if either is in a mount; pass and pass2 for the real call. */
+#define REFUSE_PAIR(d1, p1, d2, p2, real_call)                                          \
+    do {                                                                                \
+        const char *pass = (p1), *pass2 = (p2);                                         \
+        if (shim_on() && (shim_path_maybe(d1, p1) || shim_path_maybe(d2, p2))) {        \
+            int rc_ = refuse_at(d1, p1, 0, 0, &pass);                                   \
+            if (rc_ == NOT_OURS) rc_ = refuse_at(d2, p2, CREATES, 1, &pass2);           \
+            if (rc_ != NOT_OURS) return rc_;                                            \
+        }                                                                               \
+        return real_call;                                                               \
+    } while (0)
+
+EXPORT int mkdir(const char *p, mode_t m) { REFUSE(AT_FDCWD, p, MKDIR, REAL(mkdir)(pass, m)); }
+EXPORT int mkdirat(int d, const char *p, mode_t m) { REFUSE(d, p, MKDIR, REAL(mkdirat)(d, pass, m)); }
+EXPORT int rmdir(const char *p) { REFUSE(AT_FDCWD, p, 0, REAL(rmdir)(pass)); }
+EXPORT int unlink(const char *p) { REFUSE(AT_FDCWD, p, 0, REAL(unlink)(pass)); }
+EXPORT int unlinkat(int d, const char *p, int f) { REFUSE(d, p, 0, REAL(unlinkat)(d, pass, f)); }
+EXPORT int chmod(const char *p, mode_t m) { REFUSE(AT_FDCWD, p, 0, REAL(chmod)(pass, m)); }
+EXPORT int fchmodat(int d, const char *p, mode_t m, int f) { REFUSE(d, p, 0, REAL(fchmodat)(d, pass, m, f)); }
+EXPORT int chown(const char *p, uid_t u, gid_t g) { REFUSE(AT_FDCWD, p, 0, REAL(chown)(pass, u, g)); }
+EXPORT int lchown(const char *p, uid_t u, gid_t g) { REFUSE(AT_FDCWD, p, 0, REAL(lchown)(pass, u, g)); }
+EXPORT int fchownat(int d, const char *p, uid_t u, gid_t g, int f) { REFUSE(d, p, 0, REAL(fchownat)(d, pass, u, g, f)); }
+EXPORT int truncate(const char *p, off_t l) { REFUSE(AT_FDCWD, p, 0, REAL(truncate)(pass, l)); }
 EXPORT int truncate64(const char *p, off64_t l) __attribute__((alias("truncate")));
-EXPORT int utime(const char *p, const struct utimbuf *t) { struct vpath v; int rc = refuse_at(AT_FDCWD, p, 0, &v); return rc == NOT_OURS ? REAL(utime)(v.pass, t) : rc; }
-EXPORT int utimes(const char *p, const struct timeval t[2]) { struct vpath v; int rc = refuse_at(AT_FDCWD, p, 0, &v); return rc == NOT_OURS ? REAL(utimes)(v.pass, t) : rc; }
-EXPORT int lutimes(const char *p, const struct timeval t[2]) { struct vpath v; int rc = refuse_at(AT_FDCWD, p, 0, &v); return rc == NOT_OURS ? REAL(lutimes)(v.pass, t) : rc; }
+EXPORT int utime(const char *p, const struct utimbuf *t) { REFUSE(AT_FDCWD, p, 0, REAL(utime)(pass, t)); }
+EXPORT int utimes(const char *p, const struct timeval t[2]) { REFUSE(AT_FDCWD, p, 0, REAL(utimes)(pass, t)); }
+EXPORT int lutimes(const char *p, const struct timeval t[2]) { REFUSE(AT_FDCWD, p, 0, REAL(lutimes)(pass, t)); }
 EXPORT int utimensat(int d, const char *p, const struct timespec t[2], int f)
 {
-    struct vpath v;
-    int rc;
-    if (!p) return refuse_fd(d) ? -1 : REAL(utimensat)(d, p, t, f);   /* futimens */
-    rc = refuse_at(d, p, 0, &v);
-    return rc == NOT_OURS ? REAL(utimensat)(d, v.pass, t, f) : rc;
+    if (!p) return fdt_any && refuse_fd(d) ? -1 : REAL(utimensat)(d, p, t, f);   /* futimens */
+    REFUSE(d, p, 0, REAL(utimensat)(d, pass, t, f));
 }
-EXPORT int mknod(const char *p, mode_t m, dev_t dev) { struct vpath v; int rc = refuse_at(AT_FDCWD, p, CREATES, &v); return rc == NOT_OURS ? REAL(mknod)(v.pass, m, dev) : rc; }
-EXPORT int mknodat(int d, const char *p, mode_t m, dev_t dev) { struct vpath v; int rc = refuse_at(d, p, CREATES, &v); return rc == NOT_OURS ? REAL(mknodat)(d, v.pass, m, dev) : rc; }
-EXPORT int symlink(const char *t, const char *p) { struct vpath v; int rc = refuse_at(AT_FDCWD, p, CREATES, &v); return rc == NOT_OURS ? REAL(symlink)(t, v.pass) : rc; }
-EXPORT int symlinkat(const char *t, int d, const char *p) { struct vpath v; int rc = refuse_at(d, p, CREATES, &v); return rc == NOT_OURS ? REAL(symlinkat)(t, d, v.pass) : rc; }
-
-/* Two-path calls: refused if either side is in a mount. */
-static int refuse_pair(int d1, const char *p1, int d2, const char *p2, struct vpath *v1, struct vpath *v2)
-{
-    int rc = refuse_at(d1, p1, 0, v1);
-    if (rc != NOT_OURS) return rc;
-    return refuse_at(d2, p2, CREATES, v2);
-}
-
-EXPORT int rename(const char *a, const char *b) { struct vpath x, y; int rc = refuse_pair(AT_FDCWD, a, AT_FDCWD, b, &x, &y); return rc == NOT_OURS ? REAL(rename)(x.pass, y.pass) : rc; }
-EXPORT int renameat(int da, const char *a, int db, const char *b) { struct vpath x, y; int rc = refuse_pair(da, a, db, b, &x, &y); return rc == NOT_OURS ? REAL(renameat)(da, x.pass, db, y.pass) : rc; }
-EXPORT int renameat2(int da, const char *a, int db, const char *b, unsigned f) { struct vpath x, y; int rc = refuse_pair(da, a, db, b, &x, &y); return rc == NOT_OURS ? REAL(renameat2)(da, x.pass, db, y.pass, f) : rc; }
-EXPORT int link(const char *a, const char *b) { struct vpath x, y; int rc = refuse_pair(AT_FDCWD, a, AT_FDCWD, b, &x, &y); return rc == NOT_OURS ? REAL(link)(x.pass, y.pass) : rc; }
-EXPORT int linkat(int da, const char *a, int db, const char *b, int f) { struct vpath x, y; int rc = refuse_pair(da, a, db, b, &x, &y); return rc == NOT_OURS ? REAL(linkat)(da, x.pass, db, y.pass, f) : rc; }
+EXPORT int mknod(const char *p, mode_t m, dev_t dev) { REFUSE(AT_FDCWD, p, CREATES, REAL(mknod)(pass, m, dev)); }
+EXPORT int mknodat(int d, const char *p, mode_t m, dev_t dev) { REFUSE(d, p, CREATES, REAL(mknodat)(d, pass, m, dev)); }
+EXPORT int symlink(const char *t, const char *p) { REFUSE(AT_FDCWD, p, CREATES, REAL(symlink)(t, pass)); }
+EXPORT int symlinkat(const char *t, int d, const char *p) { REFUSE(d, p, CREATES, REAL(symlinkat)(t, d, pass)); }
+EXPORT int rename(const char *a, const char *b) { REFUSE_PAIR(AT_FDCWD, a, AT_FDCWD, b, REAL(rename)(pass, pass2)); }
+EXPORT int renameat(int da, const char *a, int db, const char *b) { REFUSE_PAIR(da, a, db, b, REAL(renameat)(da, pass, db, pass2)); }
+EXPORT int renameat2(int da, const char *a, int db, const char *b, unsigned f) { REFUSE_PAIR(da, a, db, b, REAL(renameat2)(da, pass, db, pass2, f)); }
+EXPORT int link(const char *a, const char *b) { REFUSE_PAIR(AT_FDCWD, a, AT_FDCWD, b, REAL(link)(pass, pass2)); }
+EXPORT int linkat(int da, const char *a, int db, const char *b, int f) { REFUSE_PAIR(da, a, db, b, REAL(linkat)(da, pass, db, pass2, f)); }
 
 /* fd forms: the descriptor is on the cached copy, which must not change under other readers. */
 EXPORT int fchmod(int fd, mode_t m) { return fdt_any && refuse_fd(fd) ? -1 : REAL(fchmod)(fd, m); }

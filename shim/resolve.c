@@ -65,8 +65,20 @@ int resolve_at(int dirfd, const char *path, struct vpath *vp)
     return vp->m != NULL;
 }
 
+const char *resolve_keep_pass(const struct vpath *vp, const char *path, int slot)
+{
+    static __thread char kept[2][PATH_MAX];
+    if (vp->pass == path) return path;
+    snprintf(kept[slot], sizeof kept[slot], "%s", vp->pass);
+    return kept[slot];
+}
+
+/* Makes directory p and its missing parents below root_len; usually one mkdir (EEXIST, or the
+ * parent exists), the walk from the top only when a parent is missing. */
 static int mkdir_p(char *p, size_t root_len)
 {
+    if (mkdir(p, 0700) == 0 || errno == EEXIST) return 0;
+    if (errno != ENOENT) return -errno;
     for (char *s = p + root_len + 1; *s; s++) {
         if (*s != '/') continue;
         *s = 0;

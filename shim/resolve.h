@@ -34,6 +34,10 @@ struct vpath {
 int resolve_at(int dirfd, const char *path, struct vpath *vp);
 static inline int resolve(const char *path, struct vpath *vp) { return resolve_at(-100 /* AT_FDCWD */, path, vp); }
 
+/* vp->pass (or path itself) made to outlive vp: copied, when it is not path, into one of two
+ * per-thread buffers (slot 0 or 1: rename and link have two paths). */
+const char *resolve_keep_pass(const struct vpath *vp, const char *path, int slot);
+
 /* The stand-in directory for a mount directory (created on demand). */
 int resolve_standin(const struct mount *m, const char *rel, char *out, size_t outlen);
 /* Records a successful chdir: the new directory if inside a mount, else NULL (re-reads the

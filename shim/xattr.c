@@ -7,36 +7,44 @@
 #include "resolve.h"
 #include "shim.h"
 
-/* -2 when not ours; else the libc result for an existing/missing mount path. */
-static int xattr_path(const char *path, struct vpath *vp, int answer_errno, int *ours)
+/* A mount path's answer: -2 if it is not a mount path after all (then *pass is the path for
+ * the real call), else the libc result. Out of line: the hooks' fast path has no PATH_MAX
+ * frame. */
+#define NOT_OURS (-2)
+
+__attribute__((noinline)) static int xattr_answer(const char *path, int answer_errno, const char **pass)
 {
+    struct vpath vp;
     struct fs_attr a;
-    int rc;
-    *ours = 0;
-    vp->pass = path;
-    if (!shim_on() || (rc = resolve(path, vp)) == 0) return 0;
-    *ours = 1;
+    int rc = resolve(path, &vp);
+    if (rc == 0) {
+        *pass = resolve_keep_pass(&vp, path, 0);
+        return NOT_OURS;
+    }
     if (rc < 0) return shim_fail(rc);
     SHIM_ENTER();
-    rc = fs_stat(vp->m, vp->rel, &a);
+    rc = fs_stat(vp.m, vp.rel, &a);
     SHIM_LEAVE();
     if (rc) return shim_fail(rc);
     return answer_errno ? shim_fail(-answer_errno) : 0;
 }
 
-EXPORT ssize_t getxattr(const char *p, const char *n, void *v, size_t s)
-{ struct vpath vp; int ours; ssize_t rc = xattr_path(p, &vp, ENODATA, &ours); return ours ? rc : REAL(getxattr)(vp.pass, n, v, s); }
-EXPORT ssize_t lgetxattr(const char *p, const char *n, void *v, size_t s)
-{ struct vpath vp; int ours; ssize_t rc = xattr_path(p, &vp, ENODATA, &ours); return ours ? rc : REAL(lgetxattr)(vp.pass, n, v, s); }
-EXPORT ssize_t listxattr(const char *p, char *l, size_t s)
-{ struct vpath vp; int ours; ssize_t rc = xattr_path(p, &vp, 0, &ours); return ours ? rc : REAL(listxattr)(vp.pass, l, s); }
-EXPORT ssize_t llistxattr(const char *p, char *l, size_t s)
-{ struct vpath vp; int ours; ssize_t rc = xattr_path(p, &vp, 0, &ours); return ours ? rc : REAL(llistxattr)(vp.pass, l, s); }
-EXPORT int setxattr(const char *p, const char *n, const void *v, size_t s, int f)
-{ struct vpath vp; int ours; int rc = xattr_path(p, &vp, EROFS, &ours); return ours ? rc : REAL(setxattr)(vp.pass, n, v, s, f); }
-EXPORT int lsetxattr(const char *p, const char *n, const void *v, size_t s, int f)
-{ struct vpath vp; int ours; int rc = xattr_path(p, &vp, EROFS, &ours); return ours ? rc : REAL(lsetxattr)(vp.pass, n, v, s, f); }
-EXPORT int removexattr(const char *p, const char *n)
-{ struct vpath vp; int ours; int rc = xattr_path(p, &vp, EROFS, &ours); return ours ? rc : REAL(removexattr)(vp.pass, n); }
-EXPORT int lremovexattr(const char *p, const char *n)
-{ struct vpath vp; int ours; int rc = xattr_path(p, &vp, EROFS, &ours); return ours ? rc : REAL(lremovexattr)(vp.pass, n); }
+/* The shape of every hook: fast path to libc, else the mount's answer, else libc with the
+ * path resolve chose. */
+#define XATTR_HOOK(ret, name, answer_errno, params, p, real_args)                        \
+    EXPORT ret name params                                                              \
+    {                                                                                   \
+        const char *pass;                                                               \
+        if (!shim_on() || !shim_path_maybe(AT_FDCWD, p)) { pass = p; return REAL(name) real_args; } \
+        int rc = xattr_answer(p, answer_errno, &pass);                 \
+        return rc == NOT_OURS ? REAL(name) real_args : rc;                              \
+    }
+
+XATTR_HOOK(ssize_t, getxattr, ENODATA, (const char *p, const char *n, void *v, size_t s), p, (pass, n, v, s))
+XATTR_HOOK(ssize_t, lgetxattr, ENODATA, (const char *p, const char *n, void *v, size_t s), p, (pass, n, v, s))
+XATTR_HOOK(ssize_t, listxattr, 0, (const char *p, char *l, size_t s), p, (pass, l, s))
+XATTR_HOOK(ssize_t, llistxattr, 0, (const char *p, char *l, size_t s), p, (pass, l, s))
+XATTR_HOOK(int, setxattr, EROFS, (const char *p, const char *n, const void *v, size_t s, int f), p, (pass, n, v, s, f))
+XATTR_HOOK(int, lsetxattr, EROFS, (const char *p, const char *n, const void *v, size_t s, int f), p, (pass, n, v, s, f))
+XATTR_HOOK(int, removexattr, EROFS, (const char *p, const char *n), p, (pass, n))
+XATTR_HOOK(int, lremovexattr, EROFS, (const char *p, const char *n), p, (pass, n))

@@ -160,11 +160,12 @@ static int cmd_cat(const char *arg)
     char abs[PATH_MAX], buf[1 << 16];
     const char *rel;
     struct fs_file f;
+    struct fs_attr a;
     struct mount *m = lookup(arg, &rel, abs, sizeof abs);
     uint64_t off = 0;
     int rc;
     if (!m) return 1;
-    if ((rc = fs_open_file(m, rel, O_RDONLY | O_CLOEXEC, &f))) return fail(abs, rc);
+    if ((rc = fs_stat(m, rel, &a)) || (rc = fs_open_file(m, rel, &a, O_RDONLY | O_CLOEXEC, &f))) return fail(abs, rc);
     for (;;) {
         if (f.bf && (rc = blockfile_ensure(f.bf, off, sizeof buf))) { close(f.fd); return fail(abs, rc); }
         ssize_t n = pread(f.fd, buf, sizeof buf, (off_t)off);
