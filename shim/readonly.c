@@ -13,22 +13,12 @@
 #include "resolve.h"
 #include "shim.h"
 
-/* -2: not a mount path (*pass is the real call's path); else -1 with errno set. Out of line:
- * the hooks' fast path has no PATH_MAX frame. */
+/* -2: not a mount path (*pass is the real call's path); else -1 with errno set. */
 #define NOT_OURS (-2)
-__attribute__((noinline)) static int refuse_at(int dirfd, const char *path, int creates, int slot, const char **pass)
+static int refuse_at(int dirfd, const char *path, int creates, int slot, const char **pass)
 {
-    struct vpath vp;
-    struct fs_attr a;
-    int rc = resolve_at(dirfd, path, &vp);
-    if (rc == 0) {
-        *pass = resolve_keep_pass(&vp, path, slot);
-        return NOT_OURS;
-    }
-    if (rc < 0) return shim_fail(rc);
-    SHIM_ENTER();
-    rc = fs_stat(vp.m, vp.rel, &a);
-    SHIM_LEAVE();
+    int rc = resolve_exists(dirfd, path, slot, pass);
+    if (rc == RESOLVE_NOT_OURS) return NOT_OURS;
     if (rc == -ENOENT) return shim_fail(creates ? -EROFS : -ENOENT);
     if (rc) return shim_fail(rc);
     return shim_fail(creates == 2 ? -EEXIST : -EROFS);

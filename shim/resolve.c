@@ -75,6 +75,22 @@ const char *resolve_keep_pass(const struct vpath *vp, const char *path, int slot
 
 /* Makes directory p and its missing parents below root_len; usually one mkdir (EEXIST, or the
  * parent exists), the walk from the top only when a parent is missing. */
+__attribute__((noinline)) int resolve_exists(int dirfd, const char *path, int slot, const char **pass)
+{
+    struct vpath vp;
+    struct fs_attr a;
+    int rc = resolve_at(dirfd, path, &vp);
+    if (rc == 0) {
+        *pass = resolve_keep_pass(&vp, path, slot);
+        return RESOLVE_NOT_OURS;
+    }
+    if (rc < 0) return rc;
+    SHIM_ENTER();
+    rc = fs_stat(vp.m, vp.rel, &a);
+    SHIM_LEAVE();
+    return rc;
+}
+
 static int mkdir_p(char *p, size_t root_len)
 {
     if (mkdir(p, 0700) == 0 || errno == EEXIST) return 0;

@@ -38,6 +38,12 @@ static inline int resolve(const char *path, struct vpath *vp) { return resolve_a
  * per-thread buffers (slot 0 or 1: rename and link have two paths). */
 const char *resolve_keep_pass(const struct vpath *vp, const char *path, int slot);
 
+/* For hooks that only need to know whether a mount path exists: RESOLVE_NOT_OURS if path is
+ * not in a mount (*pass then names the path for the real call, kept in slot), else fs_stat's
+ * result (0 or -errno). Out of line, so callers keep no PATH_MAX frame. */
+#define RESOLVE_NOT_OURS 1
+int resolve_exists(int dirfd, const char *path, int slot, const char **pass);
+
 /* The stand-in directory for a mount directory (created on demand). */
 int resolve_standin(const struct mount *m, const char *rel, char *out, size_t outlen);
 /* Records a successful chdir: the new directory if inside a mount, else NULL (re-reads the

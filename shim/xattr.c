@@ -8,23 +8,12 @@
 #include "shim.h"
 
 /* A mount path's answer: -2 if it is not a mount path after all (then *pass is the path for
- * the real call), else the libc result. Out of line: the hooks' fast path has no PATH_MAX
- * frame. */
+ * the real call), else the libc result. */
 #define NOT_OURS (-2)
-
-__attribute__((noinline)) static int xattr_answer(const char *path, int answer_errno, const char **pass)
+static int xattr_answer(const char *path, int answer_errno, const char **pass)
 {
-    struct vpath vp;
-    struct fs_attr a;
-    int rc = resolve(path, &vp);
-    if (rc == 0) {
-        *pass = resolve_keep_pass(&vp, path, 0);
-        return NOT_OURS;
-    }
-    if (rc < 0) return shim_fail(rc);
-    SHIM_ENTER();
-    rc = fs_stat(vp.m, vp.rel, &a);
-    SHIM_LEAVE();
+    int rc = resolve_exists(AT_FDCWD, path, 0, pass);
+    if (rc == RESOLVE_NOT_OURS) return NOT_OURS;
     if (rc) return shim_fail(rc);
     return answer_errno ? shim_fail(-answer_errno) : 0;
 }
