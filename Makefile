@@ -6,10 +6,10 @@ ALL_CFLAGS = $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Wno-format-truncation -
 LDLIBS  = -lcurl -lcrypto -lexpat -ldl -pthread
 BUILD   ?= build
 
-CORE_SRC = common/log.c common/counters.c \
+CORE_SRC = common/log.c common/counters.c common/workpool.c \
            backends/registry.c backends/http.c backends/sigv4.c backends/s3_xml.c backends/aws_config.c backends/s3.c \
-           cache/store.c cache/lock.c cache/wholefile.c cache/blockfile.c cache/meta.c \
-           fs/path.c fs/mount.c fs/settings.c fs/fs.c
+           cache/store.c cache/lock.c cache/index.c cache/wholefile.c cache/blockfile.c cache/meta.c \
+           fs/path.c fs/mount.c fs/settings.c fs/mount_index.c fs/prefetch.c fs/fs.c
 SHIM_SRC = $(wildcard shim/*.c)
 CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/%.o)
 SHIM_OBJ = $(SHIM_SRC:%.c=$(BUILD)/%.o)
@@ -29,7 +29,7 @@ $(BUILD)/libufshim.so: $(CORE_OBJ) $(SHIM_OBJ)
 $(BUILD)/libufscore.a: $(CORE_OBJ)
 	@ar rcs $@ $^
 
-$(BUILD)/ufs: $(BUILD)/tools/ufs.o $(BUILD)/libufscore.a
+$(BUILD)/ufs: $(BUILD)/tools/ufs.o $(BUILD)/tools/ufs_load.o $(BUILD)/libufscore.a
 	@echo "  LD  $@"
 	@$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -14,12 +14,13 @@
 #include <unistd.h>
 
 #include "../common/counters.h"
+#include "../common/workpool.h"
 #include "lock.h"
 #include "object.h"
 
 #define MAP_MAGIC 0x5546534d41503031ULL   /* "UFSMAP01" */
 #define MAP_BITS_OFFSET 4096
-#define MAX_RUN_BLOCKS 8
+#define MAX_RUN_BLOCKS (BLOCKFILE_PART_SIZE / BLOCKFILE_BLOCK_SIZE)
 #define LOCK_CREATE (UINT64_MAX - 1)
 
 struct map_header {
@@ -116,7 +117,10 @@ int blockfile_open(const struct cache_object *obj, int open_flags, int *fd, stru
     char self[64];
     int rc;
 
-    if (!bf) return -ENOMEM;
+    if (!bf) {
+        if (obj->free_ctx) obj->free_ctx(obj->ctx);
+        return -ENOMEM;
+    }
     bf->refs = 1;
     bf->obj = *obj;
     bf->nblocks = (obj->size + BLOCKFILE_BLOCK_SIZE - 1) / BLOCKFILE_BLOCK_SIZE;
@@ -130,12 +134,13 @@ int blockfile_open(const struct cache_object *obj, int open_flags, int *fd, stru
             lock_release(token);
         }
     }
-    if (rc) { free(bf); return rc; }
-    snprintf(self, sizeof self, "/proc/self/fd/%d", bf->wfd);
-    *fd = open(self, open_flags & ~O_NOFOLLOW);   /* /proc/self/fd/N is a symlink */
-    if (*fd < 0) {
-        rc = -errno;
-        blockfile_unref(bf, NULL);
+    if (rc == 0) {
+        snprintf(self, sizeof self, "/proc/self/fd/%d", bf->wfd);
+        *fd = open(self, open_flags & ~O_NOFOLLOW);   /* /proc/self/fd/N is a symlink */
+        if (*fd < 0) rc = -errno;
+    }
+    if (rc) {
+        blockfile_unref(bf);
         return rc;
     }
     *out = bf;
@@ -195,16 +200,57 @@ int blockfile_complete(struct blockfile *bf)
     return rc;
 }
 
+struct part_job {
+    struct blockfile *bf;
+    uint64_t off;
+};
+
+static void fetch_part(void *arg)
+{
+    struct part_job *j = arg;
+    blockfile_ensure(j->bf, j->off, BLOCKFILE_PART_SIZE);   /* a failure is the foreground's to report */
+    blockfile_unref(j->bf);
+    free(j);
+}
+
+static int part_present(const struct blockfile *bf, uint64_t part)
+{
+    uint64_t first = part * MAX_RUN_BLOCKS, end = first + MAX_RUN_BLOCKS;
+    for (uint64_t i = first; i < end && i < bf->nblocks; i++)
+        if (!has_block(bf, i)) return 0;
+    return 1;
+}
+
+uint64_t blockfile_fetch_ahead(struct blockfile *bf, uint64_t off, uint64_t len)
+{
+    uint64_t end = off + len > bf->obj.size ? bf->obj.size : off + len, part = off / BLOCKFILE_PART_SIZE;
+    if (__atomic_load_n(&bf->complete, __ATOMIC_ACQUIRE)) return end;
+    for (; part * BLOCKFILE_PART_SIZE < end; part++) {
+        struct part_job *j;
+        if (part_present(bf, part)) continue;
+        if (!(j = malloc(sizeof *j))) break;
+        j->bf = bf;
+        j->off = part * BLOCKFILE_PART_SIZE;
+        blockfile_ref(bf);
+        if (workpool_submit(fetch_part, j, 1, BLOCKFILE_PART_SIZE, 0)) {
+            blockfile_unref(bf);
+            free(j);
+            break;
+        }
+    }
+    return part * BLOCKFILE_PART_SIZE < end ? part * BLOCKFILE_PART_SIZE : end;
+}
+
 void blockfile_ref(struct blockfile *bf)
 {
     __atomic_add_fetch(&bf->refs, 1, __ATOMIC_RELAXED);
 }
 
-void blockfile_unref(struct blockfile *bf, void (*free_ctx)(void *))
+void blockfile_unref(struct blockfile *bf)
 {
     if (__atomic_sub_fetch(&bf->refs, 1, __ATOMIC_ACQ_REL)) return;
     if (bf->map) munmap(bf->map, bf->map_len);
     if (bf->wfd >= 0) close(bf->wfd);
-    if (free_ctx) free_ctx(bf->obj.ctx);
+    if (bf->obj.free_ctx) bf->obj.free_ctx(bf->obj.ctx);
     free(bf);
 }

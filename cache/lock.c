@@ -67,6 +67,18 @@ int lock_acquire(uint64_t token, int wait)
     return lock_op(token, F_WRLCK, wait ? F_OFD_SETLKW : F_OFD_SETLK);
 }
 
+int lock_lease(uint64_t token)
+{
+    char path[PATH_MAX];
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)token, .l_len = 1};
+    int fd;
+    snprintf(path, sizeof path, "%s/locks", store_root());
+    if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) return -errno;
+    if (fcntl(fd, F_OFD_SETLK, &fl) == 0) return fd;
+    close(fd);
+    return -EAGAIN;
+}
+
 void lock_release(uint64_t token)
 {
     lock_op(token, F_UNLCK, F_OFD_SETLK);

@@ -15,5 +15,8 @@ uint64_t lock_token(const char *object_name, uint64_t block);
 /* wait: block until acquired; else -EAGAIN when another holds it. */
 int lock_acquire(uint64_t token, int wait);
 void lock_release(uint64_t token);
+/* A lock held for a long time and released by closing the returned descriptor (any thread may
+ * close it): a descriptor, or -EAGAIN when another holds the lock. */
+int lock_lease(uint64_t token);
 
 #endif

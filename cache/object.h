@@ -23,26 +23,39 @@ struct cache_object {
     int64_t mtime;
     cache_fetch_fn fetch;
     void *ctx;
+    void (*free_ctx)(void *);       /* frees ctx when the last user is done (may be NULL) */
 };
 
 /* Opens the complete cached copy with open_flags (O_RDONLY plus the caller's O_CLOEXEC,
  * O_NONBLOCK, ...), fetching it first if it is not cached. *hit tells which. */
 int wholefile_open(const struct cache_object *obj, int open_flags, int *hit);
+/* Fetches the object into the cache unless it is cached or another thread or process is
+ * fetching it right now (then returns at once: that fetch will publish it). 1 if this call
+ * fetched it, 0 if it did not need to, -errno. */
+int wholefile_prefetch(const struct cache_object *obj);
+/* 1 if a complete copy is cached. */
+int wholefile_cached(const struct cache_object *obj);
 
 struct blockfile;
 
 #define BLOCKFILE_BLOCK_SIZE (1u << 20)
+#define BLOCKFILE_PART_SIZE (8u << 20)    /* the most one request fetches */
 
 /* Opens (creating if needed) the sparse cached copy; *fd is a descriptor with open_flags for the
- * caller to hand out; bf tracks block presence. The blockfile keeps obj->ctx until closed. */
+ * caller to hand out; bf tracks block presence. The blockfile owns obj->ctx from then on, also
+ * on failure. */
 int blockfile_open(const struct cache_object *obj, int open_flags, int *fd, struct blockfile **bf);
 /* Makes bytes [off, off+len) present (clipped to the object). Several processes asking for the
  * same block at once fetch it once: the others wait for it. */
 int blockfile_ensure(struct blockfile *bf, uint64_t off, uint64_t len);
 int blockfile_complete(struct blockfile *bf);
 int blockfile_is_complete(const struct blockfile *bf);
+/* Read-ahead: queues background fetches of the missing parts (BLOCKFILE_PART_SIZE each, in
+ * parallel on the work pool) of [off, off+len). Stops queuing when the pool's bytes-in-flight
+ * budget is spent (the reader then fetches in the foreground). Returns where queuing stopped. */
+uint64_t blockfile_fetch_ahead(struct blockfile *bf, uint64_t off, uint64_t len);
 void blockfile_ref(struct blockfile *bf);
-/* Drops a reference; the last one frees the blockfile and calls free_ctx(ctx). */
-void blockfile_unref(struct blockfile *bf, void (*free_ctx)(void *));
+/* Drops a reference; the last one frees the blockfile and its obj->ctx. */
+void blockfile_unref(struct blockfile *bf);
 
 #endif

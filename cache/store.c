@@ -45,7 +45,7 @@ static uint64_t scan_usage(void);
 
 int store_open(const char *dir, uint64_t cap, char *err, size_t errlen)
 {
-    static const char *subdirs[] = {"objects", "tmp", "ns", "stats"};
+    static const char *subdirs[] = {"objects", "tmp", "ns", "stats", "index"};
     char p[PATH_MAX];
     struct statvfs vfs;
     int fd, rc, fresh;

@@ -7,6 +7,7 @@
  *   tmp/                  downloads in progress; renamed into objects/ only when complete
  *   ns/MOUNTID/...        empty directories standing for mount directories (real fds for dirs)
  *   stats/PID             per-process counters
+ *   index/NAME            listing index of a store location (index.h); never evicted
  *   locks, usage          byte-range lock file; shared byte count of objects/
  * Eviction unlinks files: a process that has an object open keeps its bytes until it closes
  * it, so eviction never takes data from under a reader. Knows nothing of HTTP or of libc

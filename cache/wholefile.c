@@ -55,6 +55,30 @@ static int fetch_and_publish(const struct cache_object *obj, int open_flags)
     return rc;
 }
 
+int wholefile_cached(const struct cache_object *obj)
+{
+    int fd = open_cached(obj, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    close(fd);
+    return 1;
+}
+
+int wholefile_prefetch(const struct cache_object *obj)
+{
+    uint64_t token;
+    int rc = 0;
+    if (wholefile_cached(obj)) return 0;
+    token = lock_token(obj->name, LOCK_WHOLE_OBJECT);
+    if (lock_acquire(token, 0)) return 0;               /* being fetched by someone else */
+    if (!wholefile_cached(obj)) {
+        int fd = fetch_and_publish(obj, O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) close(fd);
+        rc = fd < 0 ? fd : 1;
+    }
+    lock_release(token);
+    return rc;
+}
+
 int wholefile_open(const struct cache_object *obj, int open_flags, int *hit)
 {
     uint64_t token;

@@ -14,7 +14,7 @@ const char *const counter_names[CTR_COUNT] = {
     "cache hits (opens)", "cache misses (opens)",
     "metadata hits", "metadata misses",
     "retries", "errors",
-    "files opened", "blocks fetched", "bytes evicted",
+    "files opened", "blocks fetched", "bytes evicted", "files prefetched",
 };
 
 static struct counters_file in_memory = {COUNTERS_MAGIC, 0, {0}};
@@ -57,12 +57,10 @@ void counters_reopen_after_fork(void)
     map_file();
 }
 
+/* The mapping stays: background threads may still count while the process exits. */
 void counters_close(void)
 {
     if (current == &in_memory) return;
-    in_memory = *current;
-    munmap(current, sizeof *current);
-    current = &in_memory;
     if (!keep && file_path[0]) unlink(file_path);
 }
 

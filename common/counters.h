@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#define COUNTERS_MAGIC 0x5546535443545231ULL /* "UFSTCTR1" */
+#define COUNTERS_MAGIC 0x5546535443545232ULL /* "UFSTCTR2" */
 
 enum counter {
     CTR_GET, CTR_HEAD, CTR_LIST,
@@ -17,7 +17,7 @@ enum counter {
     CTR_CACHE_HITS, CTR_CACHE_MISSES,
     CTR_META_HITS, CTR_META_MISSES,
     CTR_RETRIES, CTR_ERRORS,
-    CTR_OPENS, CTR_BLOCKS_FETCHED, CTR_EVICTED_BYTES,
+    CTR_OPENS, CTR_BLOCKS_FETCHED, CTR_EVICTED_BYTES, CTR_PREFETCHED,
     CTR_COUNT
 };
 
@@ -33,6 +33,7 @@ extern const char *const counter_names[CTR_COUNT];
 void counters_open(const char *dir, int keep_file);
 /* Called in a forked child: starts fresh counters under the child's pid. */
 void counters_reopen_after_fork(void);
+/* At exit: removes the file unless it is to be kept. */
 void counters_close(void);
 void counters_add(enum counter c, uint64_t n);
 uint64_t counters_get(enum counter c);

@@ -1,9 +1,11 @@
-/* fs/fs.c — see fs.h. Metadata comes from the per-process cache or one request: HEAD for a
- * file, then a one-entry LIST for a directory; a fresh listing of the parent answers for its
- * children (including "does not exist") without any request. */
+/* fs/fs.c — see fs.h. Metadata comes from the mount's listing index when it has a fresh one
+ * (no request at all), else from the per-process cache or one request: HEAD for a file, then a
+ * one-entry LIST for a directory; a fresh listing of the parent answers for its children
+ * (including "does not exist") without any request. */
 #include "fs.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,9 @@
 
 #include "../common/counters.h"
 #include "../common/log.h"
+#include "../common/workpool.h"
+#include "mount_index.h"
+#include "prefetch.h"
 
 static struct settings settings;
 static int init_result = -EAGAIN;
@@ -20,6 +25,9 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static void init(void)
 {
     char err[600];
+    /* Background threads may still be fetching while the process exits: OpenSSL must not
+     * free its state in an atexit handler under them (the OS reclaims it anyway). */
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
     log_init();
     settings_load(&settings);
     settings_load_mounts();
@@ -31,6 +39,7 @@ static void init(void)
         return;
     }
     counters_open(settings.stats_dir, settings.keep_stats);
+    workpool_set_budget(settings.inflight);
     init_result = 0;
 }
 
@@ -47,6 +56,8 @@ void fs_after_fork(void)
     for (int i = 0; i < mount_count(); i++)
         if (mount_at(i)->ops && mount_at(i)->ops->after_fork) mount_at(i)->ops->after_fork();
     counters_reopen_after_fork();
+    mount_index_after_fork_child();
+    prefetch_after_fork_child();
 }
 
 uint64_t fs_ino(const struct mount *m, const char *rel)
@@ -123,6 +134,28 @@ static int from_parent_listing(struct mount *m, const char *rel, struct fs_attr 
     return found;
 }
 
+/* Answers from the index: 0, -ENOENT, or 1 when there is no fresh index. */
+static int from_index(struct mount *m, const char *rel, struct fs_attr *out)
+{
+    struct index *ix = mount_index(m);
+    struct index_entry e;
+    struct object_info info = {0};
+    if (!ix) return 1;
+    switch (index_lookup(ix, rel, &e)) {
+    case INDEX_DIR:
+        set_attr(m, rel, 1, NULL, out);
+        return 0;
+    case INDEX_FILE:
+        info.size = e.size;
+        info.mtime = e.mtime;
+        snprintf(info.etag, sizeof info.etag, "%.*s", (int)e.etag_len, e.etag);
+        set_attr(m, rel, 0, &info, out);
+        return 0;
+    default:
+        return -ENOENT;
+    }
+}
+
 int fs_stat(struct mount *m, const char *rel, struct fs_attr *out)
 {
     char mk[4200], key[4200];
@@ -132,6 +165,10 @@ int fs_stat(struct mount *m, const char *rel, struct fs_attr *out)
 
     if (m->broken) return -EIO;
     if (!*rel) { set_attr(m, rel, 1, NULL, out); return 0; }
+    if ((rc = from_index(m, rel, out)) <= 0) {
+        counters_add(CTR_META_HITS, 1);
+        return rc;
+    }
     meta_key(m, rel, mk, sizeof mk);
     if (meta_get(mk, &kind, &info)) {
         if (kind == META_MISSING) return -ENOENT;
@@ -190,6 +227,31 @@ static int add_child(void *ctx, const struct list_entry *e)
     return 0;
 }
 
+static int index_child(void *ctx, const char *name, size_t len, int is_dir, const struct index_entry *e)
+{
+    char buf[1100];
+    struct list_entry le = {buf, is_dir, {0}};
+    snprintf(buf, sizeof buf, "%.*s", (int)len, name);
+    if (e) {
+        le.info.size = e->size;
+        le.info.mtime = e->mtime;
+        snprintf(le.info.etag, sizeof le.info.etag, "%.*s", (int)e->etag_len, e->etag);
+    }
+    return add_child(ctx, &le);
+}
+
+/* A listing made from the index: 0, -ENOENT / -ENOTDIR, or 1 when there is no fresh index. */
+static int list_from_index(struct mount *m, const char *rel, struct list_builder *b)
+{
+    struct index *ix = mount_index(m);
+    if (!ix) return 1;
+    switch (index_lookup(ix, rel, NULL)) {
+    case INDEX_DIR: return index_children(ix, rel, index_child, b);
+    case INDEX_FILE: return -ENOTDIR;
+    default: return -ENOENT;
+    }
+}
+
 int fs_list(struct mount *m, const char *rel, struct meta_listing **out)
 {
     char mk[4200], prefix[4200];
@@ -198,10 +260,15 @@ int fs_list(struct mount *m, const char *rel, struct meta_listing **out)
     int rc;
 
     if (m->broken) { free(b.l); return -EIO; }
-    meta_key(m, rel, mk, sizeof mk);
-    if ((*out = meta_get_listing(mk))) { free(b.l); return 0; }
     if (!b.l) return -ENOMEM;
     b.l->refs = 1;
+    if ((rc = list_from_index(m, rel, &b)) <= 0) {
+        if (rc) { meta_listing_unref(b.l); return rc; }
+        *out = b.l;
+        return 0;
+    }
+    meta_key(m, rel, mk, sizeof mk);
+    if ((*out = meta_get_listing(mk))) { meta_listing_unref(b.l); return 0; }
     snprintf(prefix, sizeof prefix, "%s%s%s", m->key_prefix, rel, *rel ? "/" : "");
     rc = m->ops->list(m->backend, prefix, 0, add_child, &b);
     if (rc == 0 && b.l->n == 0 && *rel) {
@@ -257,37 +324,62 @@ static int fetch_range(void *ctx, uint64_t off, uint64_t len, int fd)
     return f->m->ops->get(f->m->backend, f->key, f->etag, off, len, write_at, &sink, NULL);
 }
 
-void fs_free_fetch_ctx(void *ctx)
+/* The cache's view of one object version; obj->ctx is allocated (obj->free_ctx frees it). */
+static int make_object(struct mount *m, const char *rel, const struct fs_attr *attr, struct cache_object *obj)
 {
-    free(ctx);
+    struct fetch_ctx *f = calloc(1, sizeof *f);
+    if (!f) return -ENOMEM;
+    f->m = m;
+    full_key(m, rel, f->key, sizeof f->key);
+    snprintf(f->etag, sizeof f->etag, "%s", attr->etag);
+    store_object_name(m->url, f->key, attr->etag, attr->size, obj->name);
+    obj->size = attr->size;
+    obj->mtime = attr->mtime;
+    obj->fetch = fetch_range;
+    obj->ctx = f;
+    obj->free_ctx = free;
+    return 0;
+}
+
+int fs_is_cached(struct mount *m, const char *rel, const struct fs_attr *attr)
+{
+    struct cache_object obj;
+    int cached;
+    if (attr->size > m->whole_max || make_object(m, rel, attr, &obj)) return 0;
+    cached = wholefile_cached(&obj);
+    free(obj.ctx);
+    return cached;
+}
+
+int fs_prefetch_file(struct mount *m, const char *rel, const struct fs_attr *attr)
+{
+    struct cache_object obj;
+    int rc;
+    if (attr->size > m->whole_max) return -EFBIG;
+    if ((rc = make_object(m, rel, attr, &obj))) return rc;
+    rc = wholefile_prefetch(&obj);
+    free(obj.ctx);
+    if (rc < 0 && rc != -ENOENT) log_error("prefetch of %s/%s failed: %s", m->prefix, rel, strerror(-rc));
+    return rc;
 }
 
 static int open_version(struct mount *m, const char *rel, const struct fs_attr *attr, int open_flags,
                         struct fs_file *out)
 {
-    struct fetch_ctx *f = calloc(1, sizeof *f);
     struct cache_object obj;
     int rc, hit = 0;
 
-    if (!f) return -ENOMEM;
-    f->m = m;
-    full_key(m, rel, f->key, sizeof f->key);
-    snprintf(f->etag, sizeof f->etag, "%s", attr->etag);
-    store_object_name(m->url, f->key, attr->etag, attr->size, obj.name);
-    obj.size = attr->size;
-    obj.mtime = attr->mtime;
-    obj.fetch = fetch_range;
-    obj.ctx = f;
+    if ((rc = make_object(m, rel, attr, &obj))) return rc;
     out->attr = *attr;
     out->bf = NULL;
     if (attr->size <= m->whole_max) {
         rc = wholefile_open(&obj, open_flags, &hit);
-        free(f);
+        free(obj.ctx);
         if (rc < 0) return rc;
         out->fd = rc;
+        if (!hit) prefetch_note_miss(m, rel);
     } else {
-        rc = blockfile_open(&obj, open_flags, &out->fd, &out->bf);
-        if (rc) { free(f); return rc; }
+        if ((rc = blockfile_open(&obj, open_flags, &out->fd, &out->bf))) return rc;
         hit = blockfile_is_complete(out->bf);
     }
     counters_add(hit ? CTR_CACHE_HITS : CTR_CACHE_MISSES, 1);

@@ -37,9 +37,11 @@ int fs_list(struct mount *m, const char *rel, struct meta_listing **out);
  * bits. -EISDIR for a directory. */
 int fs_open_file(struct mount *m, const char *rel, const struct fs_attr *attr, int open_flags, struct fs_file *out);
 uint64_t fs_ino(const struct mount *m, const char *rel);
+/* Small files only: 1 if cached; fs_prefetch_file fetches one into the cache unless it is
+ * cached or being fetched (1 fetched, 0 not needed, -errno). */
+int fs_is_cached(struct mount *m, const char *rel, const struct fs_attr *attr);
+int fs_prefetch_file(struct mount *m, const char *rel, const struct fs_attr *attr);
 /* In a forked child, before anything else: new connections, new counters. */
 void fs_after_fork(void);
-/* The fetch context a blockfile holds; freed with it. */
-void fs_free_fetch_ctx(void *ctx);
 
 #endif

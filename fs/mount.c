@@ -99,6 +99,9 @@ static int parse_url(struct mount *m, const char *url_in, char *err, size_t errl
     if (kl && prefix[kl - 1] != '/') strncat(m->url, "/", sizeof m->url - strlen(m->url) - 1);
     m->meta_ttl = 3600;   /* datasets are read-mostly: see docs/CONFIGURATION.md */
     m->whole_max = 4u << 20;
+    m->readahead_max = 64u << 20;
+    m->index = 1;
+    m->prefetch = 16;
 
     for (char *tok = query ? strtok(query, "&") : NULL; tok; tok = strtok(NULL, "&")) {
         char *eq = strchr(tok, '=');
@@ -110,16 +113,24 @@ static int parse_url(struct mount *m, const char *url_in, char *err, size_t errl
         values[n++] = eq ? eq + 1 : "1";
     }
     for (int i = 0; i < n; i++) {
+        int64_t v = parse_size(values[i]);
+        char *end;
+        used[i] = 1;
         if (!strcmp(names[i], "meta_ttl")) {
-            char *end;
             m->meta_ttl = strtod(values[i], &end);
             if (end == values[i] || *end || m->meta_ttl < 0) { snprintf(err, errlen, "meta_ttl=%s is not a number of seconds", values[i]); return -1; }
-            used[i] = 1;
-        } else if (!strcmp(names[i], "whole_max")) {
-            int64_t v = parse_size(values[i]);
-            if (v < 0) { snprintf(err, errlen, "whole_max=%s is not a size (e.g. 4M)", values[i]); return -1; }
-            m->whole_max = (uint64_t)v;
-            used[i] = 1;
+        } else if (!strcmp(names[i], "whole_max") || !strcmp(names[i], "readahead")) {
+            if (v < 0) { snprintf(err, errlen, "%s=%s is not a size (e.g. 4M)", names[i], values[i]); return -1; }
+            *(names[i][0] == 'w' ? &m->whole_max : &m->readahead_max) = (uint64_t)v;
+        } else if (!strcmp(names[i], "index") || !strcmp(names[i], "prefetch")) {
+            if (v < 0 || v > (names[i][0] == 'i' ? 1 : 256)) {
+                snprintf(err, errlen, "%s=%s: expected %s", names[i], values[i],
+                         names[i][0] == 'i' ? "0 or 1" : "a number of parallel fetches from 0 (off) to 256");
+                return -1;
+            }
+            *(names[i][0] == 'i' ? &m->index : &m->prefetch) = (int)v;
+        } else {
+            used[i] = 0;
         }
     }
     struct backend_url bu = {url, bucket, m->key_prefix, n, names, values};
@@ -131,7 +142,7 @@ static int parse_url(struct mount *m, const char *url_in, char *err, size_t errl
     for (int i = 0; i < n; i++)
         if (!used[i]) {
             snprintf(err, errlen, "unknown option '%s' (known: endpoint, region, path_style, anonymous, profile, "
-                     "timeout, connect_timeout, retries, meta_ttl, whole_max)", names[i]);
+                     "timeout, connect_timeout, retries, meta_ttl, whole_max, index, prefetch, readahead)", names[i]);
             m->ops->close(m->backend);
             m->backend = NULL;
             return -1;

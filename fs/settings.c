@@ -37,6 +37,12 @@ void settings_load(struct settings *s)
         snprintf(s->stats_dir, sizeof s->stats_dir, "%s/stats", s->cache_dir);
     }
     if ((v = getenv("UFSHIM_REPORT")) && *v) s->report = strcmp(v, "0") != 0;
+    s->inflight = 256u << 20;
+    if ((v = getenv("UFSHIM_INFLIGHT")) && *v) {
+        int64_t n = parse_size(v);
+        if (n < (8 << 20)) log_error("UFSHIM_INFLIGHT=%s is not a size of at least 8M; using 256M", v);
+        else s->inflight = (uint64_t)n;
+    }
 }
 
 static void add_list(const char *list, const char *origin, const char *seps)

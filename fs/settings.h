@@ -5,6 +5,8 @@
  *   UFSHIM_CACHE_SIZE  e.g. 50G; default half of the cache's file system
  *   UFSHIM_STATS_DIR   where per-process counter files go (kept after exit when set)
  *   UFSHIM_REPORT=1    print the counters at exit
+ *   UFSHIM_INFLIGHT    bytes that prefetch and read-ahead may have requested and not yet
+ *                      written to the cache, e.g. 256M (the default)
  * A malformed value is reported in one log line naming the variable; the rest still works. */
 #ifndef UFSHIM_SETTINGS_H
 #define UFSHIM_SETTINGS_H
@@ -18,6 +20,7 @@ struct settings {
     char stats_dir[PATH_MAX];
     int keep_stats;
     int report;
+    uint64_t inflight;              /* bytes background fetches may have in flight */
 };
 
 void settings_load(struct settings *out);

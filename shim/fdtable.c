@@ -57,7 +57,7 @@ void fdt_put(struct fd_entry *e)
     last = --e->refs == 0;
     pthread_mutex_unlock(&lock);
     if (!last) return;
-    if (e->bf) blockfile_unref(e->bf, fs_free_fetch_ctx);
+    if (e->bf) blockfile_unref(e->bf);
     meta_listing_unref(e->listing);
     free(e);
 }

@@ -69,7 +69,7 @@ int shim_open_path(const struct vpath *vp, int flags)
         if (rc == 0) {
             if (!(e = fd_entry_new(FD_FILE, vp->m, vp->abs, &f.attr))) {
                 close(f.fd);
-                if (f.bf) blockfile_unref(f.bf, fs_free_fetch_ctx);
+                if (f.bf) blockfile_unref(f.bf);
                 rc = -ENOMEM;
             } else {
                 e->bf = f.bf;

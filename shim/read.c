@@ -1,6 +1,9 @@
 /* shim/read.c — the read family on large mount files (sparse cached copies): read, pread,
  * readv, preadv(2) and their 64 and fortify forms fill the blocks a call will touch before
- * the real call runs. Sequential readers get a read-ahead window that doubles up to 8 MiB.
+ * the real call runs. A sequential reader gets a read-ahead window that starts at one part
+ * (8 MiB) on its second consecutive read and doubles up to the mount's readahead size; the
+ * window's parts are fetched in parallel in the background while the reader's own blocks are
+ * fetched in the foreground. A random reader fetches only the blocks it touches (one request).
  * Calls that read behind these hooks' back — mmap, sendfile, copy_file_range, splice — fill the
  * range they need (mmap: the whole object) first. Other fds cost one load and a branch. */
 #include <fcntl.h>
@@ -15,8 +18,6 @@
 #include "open.h"
 #include "shim.h"
 
-#define READAHEAD_MAX (8u << 20)
-
 ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
 ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
 ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen);
@@ -25,21 +26,24 @@ ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off, size_t buflen);
  * errno EIO (the reason is logged). off < 0 means the fd's current offset. */
 static int fill(struct fd_entry *e, int fd, off_t off, size_t len, int track_sequence)
 {
-    uint64_t want = len;
     int rc, saved = errno;
+    uint64_t end;
     if (off < 0 && (off = lseek(fd, 0, SEEK_CUR)) < 0) return -1;
+    end = (uint64_t)off + len;
+    SHIM_ENTER();
     if (track_sequence) {
-        if ((uint64_t)off == e->next_seq && off > 0) {
-            e->window = e->window ? e->window * 2 : len;
-            if (e->window > READAHEAD_MAX) e->window = READAHEAD_MAX;
+        if ((uint64_t)off == e->next_seq && off > 0 && e->m->readahead_max) {
+            e->window = e->window ? e->window * 2 : BLOCKFILE_PART_SIZE;
+            if (e->window > e->m->readahead_max) e->window = e->m->readahead_max;
+            if (e->ahead < end) e->ahead = end;
+            if (e->ahead < end + e->window) e->ahead = blockfile_fetch_ahead(e->bf, e->ahead, end + e->window - e->ahead);
         } else {
             e->window = 0;
+            e->ahead = 0;
         }
-        e->next_seq = (uint64_t)off + len;
-        want += e->window;
+        e->next_seq = end;
     }
-    SHIM_ENTER();
-    rc = blockfile_ensure(e->bf, (uint64_t)off, want);
+    rc = blockfile_ensure(e->bf, (uint64_t)off, len);
     SHIM_LEAVE();
     if (rc) {
         log_error("reading %s failed: %s", e->abs, strerror(-rc));

@@ -8,6 +8,7 @@
 
 #include "../common/counters.h"
 #include "../common/log.h"
+#include "../common/workpool.h"
 #include "fdtable.h"
 #include "process.h"
 #include "resolve.h"
@@ -22,6 +23,7 @@ static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
  * never inherits a lock held by a thread that does not exist in it. */
 static void before_fork(void)
 {
+    workpool_before_fork();
     meta_before_fork();
     fdt_before_fork();
 }
@@ -30,15 +32,23 @@ static void parent_after_fork(void)
 {
     fdt_after_fork_parent();
     meta_after_fork_parent();
+    workpool_after_fork_parent();
 }
 
 static void child_after_fork(void)
 {
     fdt_after_fork_child();
     meta_after_fork_child();
+    workpool_after_fork_child();
     SHIM_ENTER();
     fs_after_fork();
     SHIM_LEAVE();
+}
+
+/* Pool threads run only shim code: every libc call they make is the shim's own. */
+static void own_thread(void)
+{
+    shim_busy = 1;
 }
 
 void shim_start(void)
@@ -50,6 +60,7 @@ void shim_start(void)
         if (rc == 0 || rc == -EIO) {    /* -EIO: mounts exist but are broken; they answer EIO */
             cwd_init();
             shim_save_environment();
+            workpool_set_thread_init(own_thread);
             pthread_atfork(before_fork, parent_after_fork, child_after_fork);
             __atomic_store_n(&shim_active, 1, __ATOMIC_RELEASE);
         }

@@ -4,6 +4,8 @@
  *   ufs run [-m PREFIX=URL]... [--] CMD [ARG]...   run CMD with libufshim preloaded (the one next
  *                                                  to ufs, or UFSHIM_LIBRARY)
  *   ufs ls PATH | ufs stat PATH | ufs cat PATH...  through the mounts of UFSHIM_MOUNTS (and -m)
+ *   ufs load [--metadata-only] [-j N] PATH...      warm the cache (or just the listing index)
+ *   ufs index export PATH FILE | ufs index import FILE PATH
  *   ufs cache info | ufs cache clear
  *   ufs stats [DIR]                                sum the counters of processes (default: live ones)
  */
@@ -22,7 +24,9 @@
 #include "../cache/store.h"
 #include "../common/counters.h"
 #include "../fs/fs.h"
+#include "../fs/mount_index.h"
 #include "../fs/path.h"
+#include "ufs_load.h"
 
 static int usage(void)
 {
@@ -31,8 +35,13 @@ static int usage(void)
             "       ufs ls PATH      list a mount directory\n"
             "       ufs stat PATH    show a mount path's metadata\n"
             "       ufs cat PATH...  print mount files\n"
+            "       ufs load [--metadata-only] [-j N] PATH...\n"
+            "                        fetch a tree into the cache ahead of use (default 32 requests at a\n"
+            "                        time); --metadata-only builds just the listing index\n"
+            "       ufs index export PATH FILE   save a mount's listing index to FILE\n"
+            "       ufs index import FILE PATH   use FILE as the listing index of PATH's mount\n"
             "       ufs cache info   cache directory, size, capacity\n"
-            "       ufs cache clear  remove every cached object\n"
+            "       ufs cache clear  remove every cached object and listing index\n"
             "       ufs stats [DIR]  sum per-process counters (default: the cache's stats/)\n"
             "Mounts come from UFSHIM_MOUNTS (PREFIX=URL,...) and UFSHIM_CONFIG; see README.md.\n");
     return 2;
@@ -174,7 +183,32 @@ static int cmd_cat(const char *arg)
         off += (uint64_t)n;
     }
     close(f.fd);
-    if (f.bf) blockfile_unref(f.bf, fs_free_fetch_ctx);
+    if (f.bf) blockfile_unref(f.bf);
+    return 0;
+}
+
+static int cmd_load(const char *arg, int metadata_only, int jobs)
+{
+    char abs[PATH_MAX];
+    const char *rel;
+    struct mount *m = lookup(arg, &rel, abs, sizeof abs);
+    return m ? ufs_load(m, rel, abs, metadata_only, jobs) : 1;
+}
+
+/* index export PATH FILE | index import FILE PATH */
+static int cmd_index(int argc, char **argv)
+{
+    char abs[PATH_MAX], err[600];
+    const char *rel;
+    struct mount *m;
+    int export;
+    if (argc != 3 || (strcmp(argv[0], "export") && strcmp(argv[0], "import"))) return usage();
+    export = !strcmp(argv[0], "export");
+    if (!(m = lookup(argv[export ? 1 : 2], &rel, abs, sizeof abs))) return 1;
+    if (export ? index_export(m->url, argv[2], err, sizeof err) : index_import(argv[1], m->url, err, sizeof err)) {
+        fprintf(stderr, "ufs: index %s: %s\n", argv[0], err);
+        return 1;
+    }
     return 0;
 }
 
@@ -186,7 +220,16 @@ static int cmd_cache(const char *what)
         return 0;
     }
     if (!strcmp(what, "clear")) {
+        char dir[PATH_MAX], p[PATH_MAX + 300];
+        DIR *d;
+        struct dirent *e;
         uint64_t freed = store_evict(0);
+        snprintf(dir, sizeof dir, "%s/index", store_root());
+        for (d = opendir(dir); d && (e = readdir(d));) {
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            if (e->d_name[0] != '.') unlink(p);
+        }
+        if (d) closedir(d);
         printf("removed %.1f MiB from %s\n", freed / 1048576.0, store_root());
         return 0;
     }
@@ -242,9 +285,13 @@ int main(int argc, char **argv)
         return cmd_cache(argv[first]);
     }
     if (first >= argc) return usage();
-    int status = 0;
+    if (!strcmp(argv[1], "index")) return cmd_index(argc - first, argv + first);
+    int status = 0, metadata_only = 0, jobs = 32;
     for (int i = first; i < argc; i++) {
-        if (!strcmp(argv[1], "ls")) status |= cmd_ls(argv[i]);
+        if (!strcmp(argv[1], "load") && !strcmp(argv[i], "--metadata-only")) metadata_only = 1;
+        else if (!strcmp(argv[1], "load") && !strcmp(argv[i], "-j") && i + 1 < argc) jobs = atoi(argv[++i]);
+        else if (!strcmp(argv[1], "load")) status |= cmd_load(argv[i], metadata_only, jobs);
+        else if (!strcmp(argv[1], "ls")) status |= cmd_ls(argv[i]);
         else if (!strcmp(argv[1], "stat")) status |= cmd_stat(argv[i]);
         else if (!strcmp(argv[1], "cat")) status |= cmd_cat(argv[i]);
         else return usage();
