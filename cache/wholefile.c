@@ -51,7 +51,7 @@ static int fetch_and_publish(const struct cache_object *obj, int open_flags)
     out = open(self, open_flags & ~O_NOFOLLOW);   /* /proc/self/fd/N is a symlink */
     rc = out < 0 ? -errno : out;
     close(fd);
-    store_charge(obj->size);
+    store_charge((uint64_t)st.st_blocks * 512);   /* what the file takes on disk */
     return rc;
 }
 

@@ -152,8 +152,17 @@ static int from_index(struct mount *m, const char *rel, struct fs_attr *out)
         set_attr(m, rel, 0, &info, out);
         return 0;
     default:
-        return -ENOENT;
+        break;
     }
+    /* below a file: ENOTDIR, as a local file system says */
+    char parent[4200];
+    snprintf(parent, sizeof parent, "%s", rel);
+    for (char *slash; (slash = strrchr(parent, '/'));) {
+        *slash = 0;
+        enum index_kind k = index_lookup(ix, parent, NULL);
+        if (k != INDEX_MISSING) return k == INDEX_FILE ? -ENOTDIR : -ENOENT;
+    }
+    return -ENOENT;
 }
 
 int fs_stat(struct mount *m, const char *rel, struct fs_attr *out)

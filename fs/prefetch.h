@@ -1,6 +1,7 @@
-/* fs/prefetch.h — cross-file prefetch. The second time a process misses the cache on a small
- * file of a tree (the directory above the file's directory: a dataset's split, whose class
- * folders are its children), background fetches bring in every other small file of that tree
+/* fs/prefetch.h — cross-file prefetch. Once a process has missed the cache on
+ * PREFETCH_AFTER_MISSES small files of a mount, background fetches bring in every other small
+ * file of the closest directory containing all the files it missed (a shuffled epoch's misses
+ * span the class folders, so the scope is the dataset split; `cp -r dir` stays within dir),
  * listed in the mount's index, mount option `prefetch` at a time, so a cold epoch is bound by
  * bandwidth rather than by one round trip per file. Bounded three ways: parallel fetches, the
  * work pool's bytes-in-flight budget, and cache space (it stops at PREFETCH_CACHE_SHARE of the
@@ -12,7 +13,7 @@
 
 #include "mount.h"
 
-#define PREFETCH_AFTER_MISSES 2
+#define PREFETCH_AFTER_MISSES 4
 #define PREFETCH_CACHE_SHARE 0.8
 
 /* Called by the open path on a cache miss of a small file. */

@@ -101,7 +101,8 @@ def test_cache_is_shared_by_processes_and_survives_restarts(env):
     assert after["cache hits (opens)"] == 2
 
 
-def test_stat_of_listed_entries_costs_no_request(env):
+def test_stat_of_listed_entries_costs_no_request_without_the_index(uploaded, cache_dir):
+    env = shim_env(uploaded, cache_dir, mounts=f"{MOUNT}=s3://{BUCKET}/data?endpoint={uploaded['S3_ENDPOINT']}&index=0")
     script = f"""
 import os
 names = os.listdir('{MOUNT}/many')
@@ -125,7 +126,7 @@ def test_ufs_cache_clear_empties_the_cache(env):
 
 
 def test_expired_metadata_is_refreshed_by_listing_not_per_file(uploaded, cache_dir):
-    env = shim_env(uploaded, cache_dir, mounts=f"{MOUNT}=s3://{BUCKET}/data?endpoint={uploaded['S3_ENDPOINT']}&meta_ttl=1")
+    env = shim_env(uploaded, cache_dir, mounts=f"{MOUNT}=s3://{BUCKET}/data?endpoint={uploaded['S3_ENDPOINT']}&meta_ttl=1&index=0")
     script = f"""
 import os, time
 d = '{MOUNT}/many'
