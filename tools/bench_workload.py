@@ -1,12 +1,15 @@
 #!/usr/bin/python3
-"""tools/bench_workload.py — one benchmark workload over a dataset folder, printing a JSON line.
+"""tools/bench_workload.py — one benchmark workload, printing a JSON line.
 
     bench_workload.py epochs ROOT [EPOCHS]  ImageFolder construction time, then DataLoader epochs
                                             (the seeds' transform, batch 32, 2 workers, shuffled): img/s
     bench_workload.py raw ROOT              walk, then read every file once with 16 threads: files/s, MB/s
+    bench_workload.py seq FILE              read FILE sequentially in 1 MiB reads: MB/s
+    bench_workload.py random FILE N         N reads of 4 KiB at random offsets, one thread: reads/s
 """
 import json
 import os
+import random
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -43,7 +46,36 @@ def raw(root):
     return {"files": len(paths), "files_s": len(paths) / dt, "mb_s": total / dt / 1e6}
 
 
+def seq(path):
+    t0 = time.perf_counter()
+    total = 0
+    with open(path, "rb", buffering=0) as f:
+        while chunk := f.read(1 << 20):
+            total += len(chunk)
+    return {"bytes": total, "mb_s": total / (time.perf_counter() - t0) / 1e6}
+
+
+def random_reads(path, n):
+    size = os.path.getsize(path)
+    rng = random.Random(1)
+    offsets = [rng.randrange(0, size - 4096) for _ in range(n)]
+    fd = os.open(path, os.O_RDONLY)
+    t0 = time.perf_counter()
+    for off in offsets:
+        assert len(os.pread(fd, 4096, off)) == 4096
+    dt = time.perf_counter() - t0
+    os.close(fd)
+    return {"reads": n, "reads_s": n / dt}
+
+
 if __name__ == "__main__":
-    mode, root = sys.argv[1], sys.argv[2]
-    out = epochs(root, int(sys.argv[3]) if len(sys.argv) > 3 else 2) if mode == "epochs" else raw(root)
+    mode, target = sys.argv[1], sys.argv[2]
+    if mode == "epochs":
+        out = epochs(target, int(sys.argv[3]) if len(sys.argv) > 3 else 2)
+    elif mode == "raw":
+        out = raw(target)
+    elif mode == "seq":
+        out = seq(target)
+    else:
+        out = random_reads(target, int(sys.argv[3]))
     print(json.dumps(out))

@@ -1,10 +1,13 @@
 #!/usr/bin/python3
 """tools/proxy.py — a TCP proxy that stands in for a remote object store on this kernel (which
 has no netem): it delays each new connection by RTT/2 and every chunk in each direction by
-RTT/2. With --fail N it answers the first N requests with HTTP 503 SlowDown (then closes the
+RTT/2, as a delay line (like netem: chunks are delayed, not serialised, so a stream's bandwidth
+is not capped at chunk size / delay; up to 8 MiB per direction is in flight). --stream-mb-s caps
+each connection's bandwidth per direction, as object stores cap a single request's throughput
+(so that parallel ranged GETs matter as they do against a real store). With --fail N it answers the first N requests with HTTP 503 SlowDown (then closes the
 connection), to exercise clients' retries.
 
-    tools/proxy.py --listen 127.0.0.1:17480 --target 127.0.0.1:7480 --rtt-ms 20 [--fail N]
+    tools/proxy.py --listen 127.0.0.1:17480 --target 127.0.0.1:7480 --rtt-ms 20 [--stream-mb-s 32] [--fail N]
 
 Prints "ready PORT" on stdout once listening (port 0 picks a free one)."""
 import argparse
@@ -15,19 +18,38 @@ SLOWDOWN = (b"HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nConnect
             b"Content-Length: 90\r\n\r\n<?xml version=\"1.0\"?><Error><Code>SlowDown</Code><Message>test</Message></Error>\n\n\n\n")
 
 
-async def pipe(reader, writer, delay):
+async def pipe(reader, writer, delay, rate):
+    loop = asyncio.get_running_loop()
+    free_at = 0.0
+    line = asyncio.Queue(maxsize=128)                # chunks of up to 64 KiB on the way
+
+    async def receive():
+        try:
+            while True:
+                data = await reader.read(65536)
+                await line.put((loop.time() + delay, data))
+                if not data:
+                    break
+        except (ConnectionError, asyncio.CancelledError):
+            await line.put((0, b""))
+
+    receiver = asyncio.create_task(receive())
     try:
         while True:
-            data = await reader.read(65536)
+            due, data = await line.get()
+            if rate:
+                due = max(due, free_at)
+                free_at = due + len(data) / rate
+            if due > loop.time():
+                await asyncio.sleep(due - loop.time())
             if not data:
                 break
-            if delay:
-                await asyncio.sleep(delay)
             writer.write(data)
             await writer.drain()
     except (ConnectionError, asyncio.CancelledError):
         pass
     finally:
+        receiver.cancel()
         try:
             writer.close()
         except Exception:
@@ -39,6 +61,7 @@ async def main():
     ap.add_argument("--listen", default="127.0.0.1:0")
     ap.add_argument("--target", required=True)
     ap.add_argument("--rtt-ms", type=float, default=20)
+    ap.add_argument("--stream-mb-s", type=float, default=0, help="bandwidth cap per connection and direction (0: none)")
     ap.add_argument("--fail", type=int, default=0)
     a = ap.parse_args()
     half = a.rtt_ms / 2000.0
@@ -62,7 +85,8 @@ async def main():
         except OSError:
             cwriter.close()
             return
-        await asyncio.gather(pipe(creader, swriter, half), pipe(sreader, cwriter, half))
+        rate = a.stream_mb_s * 1e6
+        await asyncio.gather(pipe(creader, swriter, half, rate), pipe(sreader, cwriter, half, rate))
 
     host, port = a.listen.rsplit(":", 1)
     server = await asyncio.start_server(handle, host, int(port))
