@@ -341,34 +341,48 @@ enum index_kind index_lookup(const struct index *ix, const char *rel, struct ind
     return INDEX_MISSING;
 }
 
-int index_children(const struct index *ix, const char *dir, index_child_fn fn, void *ctx)
+int index_children_start(const struct index *ix, const char *dir, struct index_cursor *c)
 {
-    char p[KEY_MAX + 2];
-    long plen = dir_prefix(dir, p);
-    uint64_t i;
-    int rc;
-    if (plen < 0) return 0;
-    for (i = lower_bound(ix, p, (size_t)plen); i < ix->count;) {
-        struct index_entry e;
+    long plen = dir_prefix(dir, c->prefix);
+    if (plen < 0) return -ENAMETOOLONG;
+    c->prefix_len = (size_t)plen;
+    c->rec = lower_bound(ix, c->prefix, c->prefix_len);
+    return 0;
+}
+
+int index_children_next(const struct index *ix, struct index_cursor *c, const char **name, size_t *name_len,
+                        int *is_dir, struct index_entry *e)
+{
+    while (c->rec < ix->count) {
+        char sub[KEY_MAX + 2];
         const char *rest, *slash;
-        size_t rlen;
-        entry_at(ix, i, &e);
-        if (!has_prefix(&e, p, (size_t)plen)) break;
-        rest = e.key + plen;
-        rlen = e.key_len - (size_t)plen;
+        size_t rlen, slen;
+        entry_at(ix, c->rec, e);
+        if (!has_prefix(e, c->prefix, c->prefix_len)) break;
+        rest = e->key + c->prefix_len;
+        rlen = e->key_len - c->prefix_len;
         slash = memchr(rest, '/', rlen);
+        slen = (size_t)((slash ? slash : rest + rlen) - e->key);     /* the child's key, without "/" */
+        memcpy(sub, e->key, slen);
+        sub[slen] = slash ? '0' : '/';
         if (!slash) {
-            if (rlen && (rc = fn(ctx, rest, rlen, 0, &e))) return rc;
-            i++;
-            continue;
+            /* an object: unless a directory of the same name follows, which wins */
+            uint64_t d = lower_bound(ix, sub, slen + 1);
+            struct index_entry x;
+            c->rec++;
+            if (!rlen || (d < ix->count && (entry_at(ix, d, &x), has_prefix(&x, sub, slen + 1)))) continue;
+            *name = rest;
+            *name_len = rlen;
+            *is_dir = 0;
+            return 1;
         }
-        if (slash > rest && (rc = fn(ctx, rest, (size_t)(slash - rest), 1, NULL))) return rc;
-        /* skip the subdirectory: every key below "rest/" sorts before "rest0" ('0' follows '/') */
-        char next[KEY_MAX + 2];
-        size_t nlen = (size_t)(slash - e.key) + 1;
-        memcpy(next, e.key, nlen);
-        next[nlen - 1] = '0';
-        i = lower_bound(ix, next, nlen);
+        /* a directory: skip its subtree (every key below "name/" sorts before "name0") */
+        c->rec = lower_bound(ix, sub, slen + 1);
+        if (slash == rest) continue;
+        *name = rest;
+        *name_len = (size_t)(slash - rest);
+        *is_dir = 1;
+        return 1;
     }
     return 0;
 }

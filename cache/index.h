@@ -53,10 +53,19 @@ enum index_kind { INDEX_MISSING, INDEX_FILE, INDEX_DIR };
  * under it is a directory even if an object of the same name exists. */
 enum index_kind index_lookup(const struct index *ix, const char *rel, struct index_entry *e);
 
-/* Immediate children of directory dir, in key order: fn(ctx, name, name_len, is_dir, e)
- * (e NULL for directories); a non-zero return stops the walk and is returned. */
-typedef int (*index_child_fn)(void *ctx, const char *name, size_t name_len, int is_dir, const struct index_entry *e);
-int index_children(const struct index *ix, const char *dir, index_child_fn fn, void *ctx);
+/* Walks the immediate children of a directory in key order, one at a time, holding nothing but
+ * a position: a directory of any size is listed in constant memory. A name that is both an
+ * object and a directory is reported once, as the directory. */
+struct index_cursor {
+    uint64_t rec;
+    char prefix[4002];              /* dir + "/" */
+    size_t prefix_len;
+};
+/* 0, or -ENAMETOOLONG. */
+int index_children_start(const struct index *ix, const char *dir, struct index_cursor *c);
+/* 1 and the next child (name not NUL-terminated; e filled for an object), or 0 at the end. */
+int index_children_next(const struct index *ix, struct index_cursor *c, const char **name, size_t *name_len,
+                        int *is_dir, struct index_entry *e);
 /* Every object under dir (recursively), in key order; a non-zero return stops the walk. */
 typedef int (*index_file_fn)(void *ctx, const struct index_entry *e);
 int index_files_under(const struct index *ix, const char *dir, index_file_fn fn, void *ctx);

@@ -236,29 +236,34 @@ static int add_child(void *ctx, const struct list_entry *e)
     return 0;
 }
 
-static int index_child(void *ctx, const char *name, size_t len, int is_dir, const struct index_entry *e)
-{
-    char buf[1100];
-    struct list_entry le = {buf, is_dir, {0}};
-    snprintf(buf, sizeof buf, "%.*s", (int)len, name);
-    if (e) {
-        le.info.size = e->size;
-        le.info.mtime = e->mtime;
-        snprintf(le.info.etag, sizeof le.info.etag, "%.*s", (int)e->etag_len, e->etag);
-    }
-    return add_child(ctx, &le);
-}
-
 /* A listing made from the index: 0, -ENOENT / -ENOTDIR, or 1 when there is no fresh index. */
 static int list_from_index(struct mount *m, const char *rel, struct list_builder *b)
 {
     struct index *ix = mount_index(m);
+    struct index_cursor c;
+    struct index_entry e;
+    const char *name;
+    size_t len;
+    int is_dir, rc;
     if (!ix) return 1;
     switch (index_lookup(ix, rel, NULL)) {
-    case INDEX_DIR: return index_children(ix, rel, index_child, b);
     case INDEX_FILE: return -ENOTDIR;
-    default: return -ENOENT;
+    case INDEX_MISSING: return -ENOENT;
+    default: break;
     }
+    if ((rc = index_children_start(ix, rel, &c))) return rc;
+    while (index_children_next(ix, &c, &name, &len, &is_dir, &e)) {
+        char buf[1100];
+        struct list_entry le = {buf, is_dir, {0}};
+        snprintf(buf, sizeof buf, "%.*s", (int)len, name);
+        if (!is_dir) {
+            le.info.size = e.size;
+            le.info.mtime = e.mtime;
+            snprintf(le.info.etag, sizeof le.info.etag, "%.*s", (int)e.etag_len, e.etag);
+        }
+        if ((rc = add_child(b, &le))) return rc;
+    }
+    return 0;
 }
 
 int fs_list(struct mount *m, const char *rel, struct meta_listing **out)

@@ -32,6 +32,13 @@ const struct settings *fs_settings(void);
 int fs_stat(struct mount *m, const char *rel, struct fs_attr *out);
 /* Children of a directory (a new reference: meta_listing_unref when done). */
 int fs_list(struct mount *m, const char *rel, struct meta_listing **out);
+/* A directory stream (fs/dirstream.c): read by position from the mount's index when it has one
+ * (constant memory for any directory size), else from fs_list. fs_dir_read gives the pos-th
+ * child (from 0): 1 with *name (valid until the next call on d) and *is_dir, 0 past the end. */
+struct fs_dir;
+int fs_dir_open(struct mount *m, const char *rel, struct fs_dir **out);
+int fs_dir_read(struct fs_dir *d, long pos, const char **name, int *is_dir);
+void fs_dir_close(struct fs_dir *d);
 /* Opens a file for reading, given its attributes from fs_stat (looked up again only if the
  * object changed since). open_flags are the application's, without access-mode or creation
  * bits. -EISDIR for a directory. */

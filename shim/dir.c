@@ -3,7 +3,8 @@
  *
  * A mount directory stream is our own DIR: it begins with the bytes {-1 as int, "UFSM"} where
  * glibc's DIR has {fd, lock}; glibc never has fd -1 there, so one 8-byte compare tells them
- * apart. Its entries come from one listing taken at opendir; its dirfd() is the stand-in
+ * apart. Its entries come from a directory stream opened at opendir (fs_dir_open: the index
+ * read by position, or one listing); its dirfd() is the stand-in
  * directory fd, registered in the fd table so that *at() calls relative to it work.
  * glibc's glob, scandir and nftw open directories through internal calls we cannot see, so for
  * mount paths they are run here: glob through GLOB_ALTDIRFUNC, the others re-implemented. */
@@ -30,7 +31,7 @@ struct vdir {
     unsigned tag;
     int fd;                     /* stand-in directory fd (owned) */
     struct fd_entry *dir;
-    struct meta_listing *listing;
+    struct fs_dir *stream;
     long pos;                   /* 0 ".", 1 "..", then children */
     pthread_mutex_t lock;
     struct dirent64 ent;
@@ -51,7 +52,7 @@ static DIR *vdir_new(int fd)
     if (!e || e->kind != FD_DIR) { fdt_put(e); errno = ENOTDIR; return NULL; }
     if (!(d = calloc(1, sizeof *d))) { fdt_put(e); errno = ENOMEM; return NULL; }
     SHIM_ENTER();
-    rc = fs_list(e->m, e->rel, &d->listing);
+    rc = fs_dir_open(e->m, e->rel, &d->stream);
     SHIM_LEAVE();
     if (rc) { fdt_put(e); free(d); errno = -rc; return NULL; }
     d->minus_one = -1;
@@ -110,9 +111,8 @@ static struct dirent64 *next_entry(struct vdir *d)
     int is_dir;
     long i = d->pos;
 
-    if (i >= (long)d->listing->n + 2) return NULL;
     if (i < 2) { name = i == 0 ? "." : ".."; is_dir = 1; }
-    else { name = d->listing->children[i - 2].name; is_dir = d->listing->children[i - 2].is_dir; }
+    else if (!fs_dir_read(d->stream, i - 2, &name, &is_dir)) return NULL;
     memset(ent, 0, offsetof(struct dirent64, d_name));
     if (i >= 2) {
         char rel[PATH_MAX];
@@ -169,7 +169,7 @@ EXPORT int closedir(DIR *dir)
     fdt_clear(d->fd);
     REAL(close)(d->fd);
     fdt_put(d->dir);
-    meta_listing_unref(d->listing);
+    fs_dir_close(d->stream);
     pthread_mutex_destroy(&d->lock);
     d->tag = 0;
     free(d);
@@ -218,28 +218,30 @@ EXPORT ssize_t getdents64(int fd, void *buf, size_t len)
     int rc = 0;
     if (!e) return REAL(getdents64)(fd, buf, len);
     if (e->kind != FD_DIR) { fdt_put(e); return shim_fail(-ENOTDIR); }
-    if (!e->listing) {
-        SHIM_ENTER();
-        rc = fs_list(e->m, e->rel, &e->listing);
-        SHIM_LEAVE();
-    }
-    while (rc == 0 && e->dir_pos < (long)e->listing->n + 2) {
+    SHIM_ENTER();
+    if (!e->dir_stream) rc = fs_dir_open(e->m, e->rel, &e->dir_stream);
+    while (rc == 0) {
         long i = e->dir_pos;
-        const char *name = i == 0 ? "." : i == 1 ? ".." : e->listing->children[i - 2].name;
+        const char *name = i == 0 ? "." : "..";
+        int is_dir = 1;
+        if (i >= 2 && !fs_dir_read(e->dir_stream, i - 2, &name, &is_dir)) break;
         size_t namelen = strlen(name), reclen = (offsetof(struct dirent64, d_name) + namelen + 1 + 7) & ~(size_t)7;
         struct dirent64 *d = (struct dirent64 *)((char *)buf + used);
         char rel[PATH_MAX];
-        if (used + reclen > len) break;
+        if (used + reclen > len) {
+            if (used == 0) rc = -EINVAL;   /* buffer too small */
+            break;
+        }
         snprintf(rel, sizeof rel, "%s%s%s", e->rel, *e->rel ? "/" : "", name);
         d->d_ino = i < 2 ? e->attr.ino : fs_ino(e->m, rel);
         d->d_off = i + 1;
         d->d_reclen = (unsigned short)reclen;
-        d->d_type = i < 2 || e->listing->children[i - 2].is_dir ? DT_DIR : DT_REG;
+        d->d_type = is_dir ? DT_DIR : DT_REG;
         memcpy(d->d_name, name, namelen + 1);
         used += reclen;
         e->dir_pos++;
     }
-    if (rc == 0 && used == 0 && e->dir_pos < (long)e->listing->n + 2) rc = -EINVAL;   /* buffer too small */
+    SHIM_LEAVE();
     fdt_put(e);
     return rc ? shim_fail(rc) : (ssize_t)used;
 }

@@ -58,7 +58,7 @@ void fdt_put(struct fd_entry *e)
     pthread_mutex_unlock(&lock);
     if (!last) return;
     if (e->bf) blockfile_unref(e->bf);
-    meta_listing_unref(e->listing);
+    fs_dir_close(e->dir_stream);
     free(e);
 }
 

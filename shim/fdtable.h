@@ -23,7 +23,7 @@ struct fd_entry {
     uint64_t next_seq;              /* read-ahead: where a sequential reader reads next */
     uint64_t window;                /* read-ahead window, grows with sequential reads */
     uint64_t ahead;                 /* read-ahead is queued up to here */
-    struct meta_listing *listing;   /* getdents64 on a directory fd */
+    struct fs_dir *dir_stream;      /* getdents64 on a directory fd */
     long dir_pos;
 };
 

@@ -37,15 +37,15 @@ int shim_open_dir(struct mount *m, const char *abs, const char *rel, const struc
     return open_standin(m, abs, rel, attr, FD_DIR, O_RDONLY | O_DIRECTORY | (flags & (O_CLOEXEC | O_PATH)));
 }
 
-/* For opendir: a non-empty listing proves a directory with no HEAD or probe; the listing is
- * cached for the readdir that follows. */
+/* For opendir: a directory stream proves a directory with no HEAD or probe (the index, or a
+ * listing cached for the readdir that follows). */
 static int stat_as_directory(const struct vpath *vp, struct fs_attr *attr)
 {
-    struct meta_listing *l;
-    int rc = fs_list(vp->m, vp->rel, &l);
+    struct fs_dir *d;
+    int rc = fs_dir_open(vp->m, vp->rel, &d);
     if (rc) return rc;
-    meta_listing_unref(l);
-    return fs_stat(vp->m, vp->rel, attr);   /* answered from the cache now */
+    fs_dir_close(d);
+    return fs_stat(vp->m, vp->rel, attr);   /* answered from the index or the cache now */
 }
 
 int shim_open_path(const struct vpath *vp, int flags)

@@ -1,6 +1,7 @@
 """The listing index: one flat listing of a mount, persisted in the cache and shared by every
 process on the node (a second job, or ranks started together, list nothing), exported and
 imported as a file, and `ufs load` warming the cache or just the index."""
+import json
 import os
 import subprocess
 
@@ -107,3 +108,48 @@ def test_ufs_load_metadata_only_builds_just_the_index(env):
     assert c["GET requests"] == 0 and c["LIST requests"] > 0
     run(["ls", "-lR", MOUNT], env=env)
     assert counters(env)["LIST requests"] == c["LIST requests"]
+
+
+def write_index(path, origin, keys):
+    """An index file in the documented format (cache/index.c), made without listing anything."""
+    import struct
+    recs, offs, pos = bytearray(), [], 4096
+    for k in keys:
+        kb = k.encode()
+        rec = struct.pack("<HBBQq", len(kb), 4, 0, 100, 1700000000) + kb + b"etag"
+        offs.append(pos)
+        recs += rec
+        pos += len(rec)
+    offsets_at = (pos + 7) & ~7
+    ob = origin.encode()
+    header = struct.pack("<QQQqI", 0x5546534944583031, len(keys), offsets_at, 0, len(ob)) + ob
+    with open(path, "wb") as f:
+        f.write(header.ljust(4096, b"\0"))
+        f.write(recs)
+        f.write(b"\0" * (offsets_at - pos))
+        f.write(struct.pack(f"<{len(offs)}Q", *offs))
+
+
+def test_a_huge_directory_streams_in_bounded_memory(uploaded, cache_dir, tmp_path):
+    n = 1_000_000
+    mounts = f"/ufs/huge=s3://{BUCKET}/huge?endpoint={uploaded['S3_ENDPOINT']}"
+    env = shim_env(uploaded, cache_dir, mounts=mounts)
+    path = str(tmp_path / "huge.index")
+    write_index(path, f"s3://{BUCKET}/huge/", [f"flat/f{i:07d}" for i in range(n)] + ["other/x"])
+    run([UFS, "index", "import", path, "/ufs/huge"], env=plain(env))
+    script = """
+import os
+def hwm():
+    return int([l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]) * 1024
+before = hwm()
+count, last = 0, None
+with os.scandir('/ufs/huge/flat') as it:
+    for e in it:
+        count += 1
+        last = e.name
+print(json.dumps([count, last, sorted(os.listdir('/ufs/huge')), hwm() - before]))
+"""
+    count, last, top, growth = json.loads(run([PY, "-c", "import json\n" + script], env=env, text=True).stdout)
+    assert (count, last, top) == (n, f"f{n - 1:07d}", ["flat", "other"])
+    assert growth < 40 << 20, f"listing 1,000,000 entries grew peak memory by {growth >> 20} MiB"
+    assert counters(env)["LIST requests"] == 0

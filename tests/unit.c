@@ -1,12 +1,17 @@
 /* tests/unit.c — C unit tests of the pure pieces: SigV4 against AWS's published examples, path
- * normalisation, ListObjectsV2/error XML parsing, sizes and mount lookup. Prints one line per
+ * normalisation, ListObjectsV2/error XML parsing, sizes, mount lookup, and the listing index
+ * (built in a scratch cache directory). Prints one line per
  * failed check and exits non-zero if any failed. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../backends/s3_xml.h"
 #include "../backends/sigv4.h"
+#include "../cache/index.h"
+#include "../cache/store.h"
 #include "../fs/mount.h"
 #include "../fs/path.h"
 
@@ -171,6 +176,78 @@ static void test_mount_lookup(void)
     CHECK(m && m->broken, "a bad option makes the mount broken");
 }
 
+static void children(const struct index *ix, const char *dir, char *out)
+{
+    struct index_cursor c;
+    struct index_entry e;
+    const char *name;
+    size_t len;
+    int is_dir;
+    out[0] = 0;
+    index_children_start(ix, dir, &c);
+    while (index_children_next(ix, &c, &name, &len, &is_dir, &e))
+        snprintf(out + strlen(out), 512 - strlen(out), "%.*s%s ", (int)len, name, is_dir ? "/" : "");
+}
+
+static int collect_file(void *ctx, const struct index_entry *e)
+{
+    char *out = ctx;
+    snprintf(out + strlen(out), 512 - strlen(out), "%.*s ", (int)e->key_len, e->key);
+    return 0;
+}
+
+/* Segments that interleave (the root's files among the directories' subtrees, as the builder
+ * makes them) merge into one sorted index; markers, "x" next to "x/", "x.y" sorting before
+ * "x/" and missing paths all answer as a file system would. */
+static void test_index(void)
+{
+    char dir[] = "/tmp/ufshim-unit-XXXXXX", err[256], out[512] = "";
+    struct index_segment *seg[3];
+    struct index_entry e;
+    struct index *ix;
+    CHECK(mkdtemp(dir) != NULL, "scratch directory");
+    CHECK(store_open(dir, 1 << 30, err, sizeof err) == 0, "store_open: %s", err);
+    for (int i = 0; i < 3; i++) seg[i] = index_segment_new();
+    /* the root's files */
+    index_segment_add(seg[0], "a.txt", 5, 100, "etag-a");
+    index_segment_add(seg[0], "b", 7, 100, "etag-b");
+    index_segment_add(seg[0], "z.txt", 1, 100, "etag-z");
+    CHECK(index_segment_add(seg[0], "c", 1, 1, "") == -EINVAL, "keys out of order are refused");
+    /* directory "b/" (next to the file "b") and directory "a/" with an empty marker subdirectory */
+    index_segment_add(seg[1], "b/", 0, 0, "");
+    index_segment_add(seg[1], "b/one", 1, 0, "e1");
+    index_segment_add(seg[2], "a/", 0, 0, "");
+    index_segment_add(seg[2], "a/deep/x/y.bin", 9, 0, "e2");
+    index_segment_add(seg[2], "a/empty/", 0, 0, "");
+    index_segment_add(seg[2], "a/f", 3, 0, "e3");
+    CHECK(index_publish("s3://bucket/prefix/", seg, 3, 1234) == 0, "publish");
+    for (int i = 0; i < 3; i++) index_segment_free(seg[i]);
+    ix = index_open("s3://bucket/prefix/");
+    CHECK(ix != NULL, "the index maps");
+    CHECK(index_open("s3://bucket/other/") == NULL, "an index is only opened for its own location");
+    if (!ix) return;
+    CHECK(index_count(ix) == 9 && index_built_at(ix) == 1234, "count %llu", (unsigned long long)index_count(ix));
+    CHECK(index_lookup(ix, "a.txt", &e) == INDEX_FILE && e.size == 5 && e.etag_len == 6 && !memcmp(e.etag, "etag-a", 6),
+          "a file with its metadata");
+    CHECK(index_lookup(ix, "b", NULL) == INDEX_DIR, "a directory wins over a file of the same name");
+    CHECK(index_lookup(ix, "a/empty", NULL) == INDEX_DIR, "an empty directory marker");
+    CHECK(index_lookup(ix, "a/deep/x", NULL) == INDEX_DIR, "an implied directory");
+    CHECK(index_lookup(ix, "a/nope", NULL) == INDEX_MISSING && index_lookup(ix, "a/dee", NULL) == INDEX_MISSING,
+          "missing paths, including a prefix of a name");
+    CHECK(index_lookup(ix, "", NULL) == INDEX_DIR, "the root");
+    children(ix, "", out);
+    CHECK_STR(out, "a.txt a/ b/ z.txt ");
+    children(ix, "a", out);
+    CHECK_STR(out, "deep/ empty/ f ");
+    out[0] = 0;
+    index_files_under(ix, "a", collect_file, out);
+    CHECK_STR(out, "a/deep/x/y.bin a/f ");
+    index_close(ix);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "cleanup");
+}
+
 int main(void)
 {
     test_sigv4_aws_get_object_example();
@@ -182,6 +259,7 @@ int main(void)
     test_list_xml_rejects_other_documents();
     test_parse_size();
     test_mount_lookup();
+    test_index();
     printf("unit: %d checks, %d failed\n", checks, failures);
     return failures != 0;
 }
