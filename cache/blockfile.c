@@ -185,6 +185,15 @@ int blockfile_ensure(struct blockfile *bf, uint64_t off, uint64_t len)
     return rc;
 }
 
+int blockfile_has(const struct blockfile *bf, uint64_t off, uint64_t len)
+{
+    if (__atomic_load_n(&bf->complete, __ATOMIC_ACQUIRE) || len == 0 || off >= bf->obj.size) return 1;
+    uint64_t last = (off + len > bf->obj.size ? bf->obj.size : off + len) - 1;
+    for (uint64_t i = off / BLOCKFILE_BLOCK_SIZE; i <= last / BLOCKFILE_BLOCK_SIZE; i++)
+        if (!has_block(bf, i)) return 0;
+    return 1;
+}
+
 int blockfile_is_complete(const struct blockfile *bf)
 {
     if (__atomic_load_n(&bf->complete, __ATOMIC_ACQUIRE)) return 1;

@@ -1,7 +1,8 @@
 /* cache/index.c — see index.h.
  *
  * File layout (little-endian, as written by this machine's gcc on x86-64/aarch64):
- *   header    struct file_header, then the origin string; records start at HEADER_SIZE
+ *   header    u64 magic, u64 count, u64 offsets_at, i64 built_at, u32 origin_len; the origin
+ *             string at ORIGIN_AT; records start at HEADER_SIZE
  *   records   u16 key_len, u8 etag_len, u8 reserved, u64 size, i64 mtime, key, etag
  *   offsets   u64 per record (file offset of the record), at header.offsets_at */
 #include "index.h"
@@ -22,6 +23,7 @@
 
 #define INDEX_MAGIC 0x5546534944583031ULL   /* "UFSIDX01" */
 #define HEADER_SIZE 4096
+#define ORIGIN_AT 64
 #define RECORD_FIXED 20
 #define KEY_MAX 4000
 
@@ -204,7 +206,7 @@ int index_publish(const char *origin, struct index_segment *const *segs, int n, 
     FILE *out = NULL, *offs = NULL;
     struct file_header h = {INDEX_MAGIC, 0, 0, built_at, (uint32_t)olen};
 
-    if (sizeof h + olen > HEADER_SIZE) return -ENAMETOOLONG;
+    if (ORIGIN_AT + olen > HEADER_SIZE) return -ENAMETOOLONG;
     if ((fd = store_tmp_file(tmp, sizeof tmp)) < 0) return fd;
     if ((ofd = store_tmp_file(otmp, sizeof otmp)) < 0) { rc = ofd; goto out; }
     unlink(otmp);
@@ -220,8 +222,8 @@ int index_publish(const char *origin, struct index_segment *const *segs, int n, 
         uint64_t v;
         if (fread(&v, 8, 1, offs) != 1 || fwrite(&v, 8, 1, out) != 1) { rc = -EIO; goto out; }
     }
-    if (fseek(out, 0, SEEK_SET) || fwrite(&h, sizeof h, 1, out) != 1 || fwrite(origin, 1, olen, out) != olen ||
-        fflush(out)) {
+    if (fseek(out, 0, SEEK_SET) || fwrite(&h, sizeof h, 1, out) != 1 || fseek(out, ORIGIN_AT, SEEK_SET) ||
+        fwrite(origin, 1, olen, out) != olen || fflush(out)) {
         rc = -EIO;
         goto out;
     }
@@ -248,7 +250,7 @@ static struct index *map_file(const char *path, const char *origin)
     ix->map = mmap(NULL, ix->len, PROT_READ, MAP_SHARED, fd, 0);
     if (ix->map == MAP_FAILED) { ix->map = NULL; goto fail; }
     memcpy(&h, ix->map, sizeof h);
-    if (h.magic != INDEX_MAGIC || h.origin_len != olen || memcmp((char *)ix->map + sizeof h, origin, olen) ||
+    if (h.magic != INDEX_MAGIC || h.origin_len != olen || ORIGIN_AT + olen > HEADER_SIZE || memcmp((char *)ix->map + ORIGIN_AT, origin, olen) ||
         h.offsets_at % 8 || h.offsets_at > ix->len || (ix->len - h.offsets_at) / 8 < h.count)
         goto fail;
     ix->count = h.count;

@@ -50,6 +50,8 @@ int blockfile_open(const struct cache_object *obj, int open_flags, int *fd, stru
 int blockfile_ensure(struct blockfile *bf, uint64_t off, uint64_t len);
 int blockfile_complete(struct blockfile *bf);
 int blockfile_is_complete(const struct blockfile *bf);
+/* 1 if every block of [off, off+len) is present. */
+int blockfile_has(const struct blockfile *bf, uint64_t off, uint64_t len);
 /* Read-ahead: queues background fetches of the missing parts (BLOCKFILE_PART_SIZE each, in
  * parallel on the work pool) of [off, off+len). Stops queuing when the pool's bytes-in-flight
  * budget is spent (the reader then fetches in the foreground). Returns where queuing stopped. */

@@ -23,6 +23,8 @@ struct fd_entry {
     uint64_t next_seq;              /* read-ahead: where a sequential reader reads next */
     uint64_t window;                /* read-ahead window, grows with sequential reads */
     uint64_t ahead;                 /* read-ahead is queued up to here */
+    int random_misses;              /* non-sequential reads that needed a fetch */
+    uint64_t whole_queued;          /* a random reader's whole-object fetch is queued up to here */
     struct fs_dir *dir_stream;      /* getdents64 on a directory fd */
     long dir_pos;
 };

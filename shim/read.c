@@ -3,7 +3,10 @@
  * the real call runs. A sequential reader gets a read-ahead window that starts at one part
  * (8 MiB) on its second consecutive read and doubles up to the mount's readahead size; the
  * window's parts are fetched in parallel in the background while the reader's own blocks are
- * fetched in the foreground. A random reader fetches only the blocks it touches (one request).
+ * fetched in the foreground. A random reader fetches only the blocks it touches (one request);
+ * once it has missed RANDOM_MISSES times on one fd, the rest of the object (up to
+ * WHOLE_FACTOR x readahead in size) is queued in parts too, so random access over a shard soon
+ * runs from the cache instead of paying a round trip per read.
  * Calls that read behind these hooks' back — mmap, sendfile, copy_file_range, splice — fill the
  * range they need (mmap: the whole object) first. Other fds cost one load and a branch. */
 #include <fcntl.h>
@@ -17,6 +20,9 @@
 #include "fdtable.h"
 #include "open.h"
 #include "shim.h"
+
+#define RANDOM_MISSES 4
+#define WHOLE_FACTOR 16
 
 ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen);
 ssize_t __pread_chk(int fd, void *buf, size_t n, off_t off, size_t buflen);
@@ -40,6 +46,9 @@ static int fill(struct fd_entry *e, int fd, off_t off, size_t len, int track_seq
         } else {
             e->window = 0;
             e->ahead = 0;
+            if (!blockfile_has(e->bf, (uint64_t)off, len) && ++e->random_misses >= RANDOM_MISSES &&
+                e->attr.size <= WHOLE_FACTOR * e->m->readahead_max && e->whole_queued < e->attr.size)
+                e->whole_queued = blockfile_fetch_ahead(e->bf, e->whole_queued, e->attr.size - e->whole_queued);
         }
         e->next_seq = end;
     }

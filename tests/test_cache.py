@@ -27,7 +27,7 @@ def test_concurrent_readers_fetch_each_block_once(local_tree, env):
 
 
 def test_sigkill_mid_fetch_leaves_nothing_mistakable(local_tree, uploaded, cache_dir, proxy_factory):
-    proxy = proxy_factory(rtt_ms=40)      # slow enough to be killed mid-transfer
+    proxy = proxy_factory(rtt_ms=40, stream_mb_s=2)      # slow enough to be killed mid-transfer
     env = shim_env(uploaded, cache_dir, mounts=f"{MOUNT}=s3://{BUCKET}/data?endpoint={proxy.endpoint}")
     p = subprocess.Popen(["cat", f"{MOUNT}/big/large.bin"], env=env, stdout=subprocess.DEVNULL)
     time.sleep(1.5)

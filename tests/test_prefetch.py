@@ -1,7 +1,8 @@
 """Cold-read speed machinery, by its observable effects: cross-file prefetch brings in the rest
 of a tree after a few misses and never fetches an object twice, however many processes race;
 it stops at the cache budget; a large object is read sequentially in parallel parts (each block
-once), a random small read costs one request, and memory stays bounded."""
+once), a random small read costs one request, a random reader soon has the whole object
+fetched in the background, and memory stays bounded."""
 import os
 import random
 import subprocess
@@ -110,6 +111,27 @@ print(os.pread(fd, 4096, (30 << 20) + 5).hex())
         assert out.stdout.strip() == f.read(4096).hex()
     c = counters(env)
     assert c["GET requests"] == 1 and c["blocks fetched"] == 1
+
+
+def test_a_random_reader_gets_the_whole_object_fetched_in_the_background(local_tree, env):
+    script = f"""
+import os, random, sys
+fd = os.open('{MOUNT}/big/large.bin', os.O_RDONLY)
+size = os.fstat(fd).st_size
+rng = random.Random(5)
+for _ in range(6):
+    os.pread(fd, 4096, rng.randrange(0, size - 4096))
+print('read', flush=True)
+sys.stdin.readline()
+"""
+    size = os.path.getsize(os.path.join(local_tree, "big", "large.bin"))
+    blocks = (size + BLOCK - 1) // BLOCK
+    p = subprocess.Popen([PY, "-c", script], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "read"
+    wait_for(lambda: counters(env)["blocks fetched"] == blocks, "the rest of the object")
+    p.communicate("done\n", timeout=60)
+    assert counters(env)["bytes fetched"] == size, "each block fetched once"
+    run(["cmp", f"{MOUNT}/big/large.bin", os.path.join(local_tree, "big", "large.bin")], env=env)
 
 
 def test_memory_stays_bounded_while_reading_a_large_object(local_tree, uploaded, cache_dir):
