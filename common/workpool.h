@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#define WORKPOOL_THREADS 40
+#define WORKPOOL_THREADS 64
 
 /* Called first on every pool thread (the shim marks the thread as its own). */
 void workpool_set_thread_init(void (*fn)(void));

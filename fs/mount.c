@@ -101,7 +101,7 @@ static int parse_url(struct mount *m, const char *url_in, char *err, size_t errl
     m->whole_max = 4u << 20;
     m->readahead_max = 64u << 20;
     m->index = 1;
-    m->prefetch = 16;
+    m->prefetch = 32;
 
     for (char *tok = query ? strtok(query, "&") : NULL; tok; tok = strtok(NULL, "&")) {
         char *eq = strchr(tok, '=');

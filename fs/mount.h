@@ -4,7 +4,7 @@
  *
  * A mount spec is PREFIX=URL, URL being SCHEME://BUCKET[/PREFIX][?OPTIONS]. Options this layer
  * owns: meta_ttl (seconds, default 3600), whole_max (size, default 4M: objects up to it are
- * fetched whole at open), index (0/1, default 1), prefetch (parallel fetches, default 16, 0 off),
+ * fetched whole at open), index (0/1, default 1), prefetch (parallel fetches, default 32, 0 off),
  * readahead (largest window, default 64M, 0 off). Others go to the backend. A spec with a usable prefix but a bad URL
  * or option makes a broken mount: its paths fail with EIO and the log says why. */
 #ifndef UFSHIM_MOUNT_H
