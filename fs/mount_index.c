@@ -2,7 +2,7 @@
  * the work pool and holds a node-wide lock named after the store location, so eight ranks
  * starting together list the store once: the seven others wait on the lock and then map the
  * file the first one published. Superseded mappings stay mapped (callers may still be using
- * them); there is one per rebuild, i.e. per meta_ttl. */
+ * them) on a list; there is one per rebuild, i.e. per meta_ttl. */
 #include "mount_index.h"
 
 #include <errno.h>
@@ -27,7 +27,13 @@ struct state {
     double wait_until, retry_at;
 };
 
+struct retired {
+    struct index *ix;
+    struct retired *next;
+};
+
 static struct state states[MOUNT_MAX];
+static struct retired *retired;
 static pthread_once_t states_once = PTHREAD_ONCE_INIT;
 
 static void init_states(void)
@@ -185,11 +191,27 @@ static int refresh(struct mount *m, struct index **out)
     return rc;
 }
 
+/* With s->lock held: makes ix the mount's index, keeping the one it replaces mapped. */
+static void set_index(struct state *s, struct index *ix)
+{
+    if (s->ix && !index_replaced(s->ix) && index_built_at(s->ix) == index_built_at(ix)) {
+        index_close(ix);                /* the same file mapped twice: keep the first */
+        return;
+    }
+    struct retired *r = s->ix ? malloc(sizeof *r) : NULL;
+    if (r) {
+        r->ix = s->ix;
+        r->next = __atomic_load_n(&retired, __ATOMIC_ACQUIRE);
+        while (!__atomic_compare_exchange_n(&retired, &r->next, r, 0, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE)) {}
+    }
+    __atomic_store_n(&s->ix, ix, __ATOMIC_RELEASE);
+}
+
 static void install(struct mount *m, struct index *ix, int rc)
 {
     struct state *s = state_of(m);
     pthread_mutex_lock(&s->lock);
-    if (ix) __atomic_store_n(&s->ix, ix, __ATOMIC_RELEASE);
+    if (ix) set_index(s, ix);
     else s->retry_at = now() + RETRY_AFTER_FAILURE;
     s->result = rc;
     s->building = 0;
@@ -221,7 +243,7 @@ struct index *mount_index(struct mount *m)
     if (!s->building && !fresh(m, s->ix, t) && t >= s->retry_at) {
         struct index *disk = index_open(m->url);    /* another process may have built it */
         if (fresh(m, disk, t)) {
-            s->ix = disk;
+            set_index(s, disk);
         } else {
             index_close(disk);
             if (workpool_submit(build_job, m, 0, 0, 0) == 0) {
