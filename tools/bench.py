@@ -323,8 +323,11 @@ def print_table(rtt, res, names, label):
         print(f"{title:42}" + "".join(f"{c:>20}" for c in cells))
     c = res["curl"]
     print(f"curl, same shard: one stream {c['single_mb_s']:.1f} MB/s, {CURL_PARALLEL} parallel 8 MiB ranges "
-          f"{c['parallel_mb_s']:.1f} MB/s; ufshim cold sequential = {res['ufshim']['seq_cold_mb_s'] / c['parallel_mb_s']:.2f}x "
-          f"the parallel curl, {res['ufshim']['seq_cold_mb_s'] / c['single_mb_s']:.2f}x the single stream")
+          f"{c['parallel_mb_s']:.1f} MB/s")
+    if "ufshim" not in res:
+        return
+    print(f"ufshim cold sequential = {res['ufshim']['seq_cold_mb_s'] / c['parallel_mb_s']:.2f}x the parallel curl, "
+          f"{res['ufshim']['seq_cold_mb_s'] / c['single_mb_s']:.2f}x the single stream")
     for phase, counts in res["ufshim"].get("requests", {}).items():
         print(f"ufshim requests, {phase}: {counts}")
 
