@@ -109,10 +109,20 @@ static int submit(struct load *ld, struct load_job *j, uint64_t bytes)
     ld->active++;
     pthread_mutex_unlock(&ld->lock);
     if (workpool_submit(run_job, j, 0, bytes, 1) == 0) return 0;
-    job_done(ld, 0, 0, 1, 1);
+    job_done(ld, 0, 0, 1, !j->bf || j->last_part);
     if (j->bf) blockfile_unref(j->bf);
     free(j);
     return -EAGAIN;
+}
+
+/* A file found complete in the cache. */
+static void count_cached(struct load *ld, uint64_t size)
+{
+    pthread_mutex_lock(&ld->lock);
+    ld->files_done++;
+    ld->cached++;
+    ld->bytes_done += size;
+    pthread_mutex_unlock(&ld->lock);
 }
 
 static int count_file(void *ctx, const struct index_entry *e)
@@ -161,11 +171,7 @@ static int load_file(void *ctx, const struct index_entry *e)
     if (e->size <= ld->m->whole_max) {
         if (fs_is_cached(ld->m, j->rel, &j->attr)) {
             free(j);
-            pthread_mutex_lock(&ld->lock);
-            ld->files_done++;
-            ld->cached++;
-            ld->bytes_done += e->size;
-            pthread_mutex_unlock(&ld->lock);
+            count_cached(ld, e->size);
             return 0;
         }
         submit(ld, j, e->size);
@@ -173,11 +179,7 @@ static int load_file(void *ctx, const struct index_entry *e)
     }
     int rc = load_large(ld, j);
     if (rc == 1) {
-        pthread_mutex_lock(&ld->lock);
-        ld->files_done++;
-        ld->cached++;
-        ld->bytes_done += e->size;
-        pthread_mutex_unlock(&ld->lock);
+        count_cached(ld, e->size);
     } else if (rc) {
         fprintf(stderr, "ufs: load: %s/%s: %s\n", ld->m->prefix, j->rel, strerror(-rc));
         pthread_mutex_lock(&ld->lock);
