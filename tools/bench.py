@@ -76,19 +76,19 @@ def s3client(s3):
                         aws_access_key_id=s3["AWS_ACCESS_KEY_ID"], aws_secret_access_key=s3["AWS_SECRET_ACCESS_KEY"])
 
 
-def upload(path, s3, prefix):
-    """Uploads path to s3://bench/prefix unless the server holds it already (a marker object says
-    so: a local marker could outlive the server's data)."""
+def upload(path, s3, prefix, bucket=BUCKET):
+    """Uploads path to s3://bucket/prefix unless the server holds it already (a marker object
+    says so: a local marker could outlive the server's data)."""
     client = s3client(s3)
     marker = f"markers/{prefix}"
     try:
-        client.head_object(Bucket=BUCKET, Key=marker)
+        client.head_object(Bucket=bucket, Key=marker)
         return
     except Exception:
         pass
-    subprocess.run([PY, os.path.join(ROOT, "tools", "s3-sync.py"), path, BUCKET, prefix], env=dict(os.environ, **s3),
+    subprocess.run([PY, os.path.join(ROOT, "tools", "s3-sync.py"), path, bucket, prefix], env=dict(os.environ, **s3),
                    check=True)
-    client.put_object(Bucket=BUCKET, Key=marker, Body=b"")
+    client.put_object(Bucket=bucket, Key=marker, Body=b"")
 
 
 def drop_page_cache():
