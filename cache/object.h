@@ -31,7 +31,8 @@ struct cache_object {
 int wholefile_open(const struct cache_object *obj, int open_flags, int *hit);
 /* Fetches the object into the cache unless it is cached or another thread or process is
  * fetching it right now (then returns at once: that fetch will publish it). 1 if this call
- * fetched it, 0 if it did not need to, -errno. */
+ * fetched it, 0 if it did not need to, -errno. Callers that walk many objects check
+ * wholefile_cached first, without the lock. */
 int wholefile_prefetch(const struct cache_object *obj);
 /* 1 if a complete copy is cached. */
 int wholefile_cached(const struct cache_object *obj);

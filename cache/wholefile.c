@@ -65,10 +65,8 @@ int wholefile_cached(const struct cache_object *obj)
 
 int wholefile_prefetch(const struct cache_object *obj)
 {
-    uint64_t token;
+    uint64_t token = lock_token(obj->name, LOCK_WHOLE_OBJECT);
     int rc = 0;
-    if (wholefile_cached(obj)) return 0;
-    token = lock_token(obj->name, LOCK_WHOLE_OBJECT);
     if (lock_acquire(token, 0)) return 0;               /* being fetched by someone else */
     if (!wholefile_cached(obj)) {
         int fd = fetch_and_publish(obj, O_RDONLY | O_CLOEXEC);
