@@ -222,21 +222,13 @@ static void fetch_part(void *arg)
     free(j);
 }
 
-static int part_present(const struct blockfile *bf, uint64_t part)
-{
-    uint64_t first = part * MAX_RUN_BLOCKS, end = first + MAX_RUN_BLOCKS;
-    for (uint64_t i = first; i < end && i < bf->nblocks; i++)
-        if (!has_block(bf, i)) return 0;
-    return 1;
-}
-
 uint64_t blockfile_fetch_ahead(struct blockfile *bf, uint64_t off, uint64_t len)
 {
     uint64_t end = off + len > bf->obj.size ? bf->obj.size : off + len, part = off / BLOCKFILE_PART_SIZE;
     if (__atomic_load_n(&bf->complete, __ATOMIC_ACQUIRE)) return end;
     for (; part * BLOCKFILE_PART_SIZE < end; part++) {
         struct part_job *j;
-        if (part_present(bf, part)) continue;
+        if (blockfile_has(bf, part * BLOCKFILE_PART_SIZE, BLOCKFILE_PART_SIZE)) continue;
         if (!(j = malloc(sizeof *j))) break;
         j->bf = bf;
         j->off = part * BLOCKFILE_PART_SIZE;

@@ -7,6 +7,7 @@
  *   offsets   u64 per record (file offset of the record), at header.offsets_at */
 #include "index.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stddef.h>
 #include <fcntl.h>
@@ -454,4 +455,19 @@ int index_import(const char *src, const char *origin, char *err, size_t errlen)
     if (!rc && rename(tmp, dst)) rc = -errno;
     if (rc) { unlink(tmp); if (!*err) snprintf(err, errlen, "installing the index failed: %s", strerror(-rc)); }
     return rc;
+}
+
+void index_remove_all(void)
+{
+    char dir[PATH_MAX], path[PATH_MAX + 300];
+    DIR *d;
+    struct dirent *e;
+    snprintf(dir, sizeof dir, "%s/index", store_root());
+    if (!(d = opendir(dir))) return;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.') {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    closedir(d);
 }

@@ -74,5 +74,7 @@ int index_files_under(const struct index *ix, const char *dir, index_file_fn fn,
  * origin src was made for), treated as listed now. On failure writes one sentence to err. */
 int index_export(const char *origin, const char *dst, char *err, size_t errlen);
 int index_import(const char *src, const char *origin, char *err, size_t errlen);
+/* Removes every listing index of the cache (`ufs cache clear`). */
+void index_remove_all(void);
 
 #endif

@@ -27,14 +27,19 @@ static void make_key(void)
     pthread_key_create(&fd_key, close_thread_fd);
 }
 
+static int open_lock_file(void)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/locks", store_root());
+    return open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+}
+
 static int thread_fd(void)
 {
     pid_t pid = getpid();
     if (lock_fd >= 0 && lock_pid == pid) return lock_fd;
     /* After fork the inherited descriptor is shared with the parent: open our own. */
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/locks", store_root());
-    lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    lock_fd = open_lock_file();
     lock_pid = pid;
     pthread_once(&key_once, make_key);
     pthread_setspecific(fd_key, &lock_fd);
@@ -69,11 +74,9 @@ int lock_acquire(uint64_t token, int wait)
 
 int lock_lease(uint64_t token)
 {
-    char path[PATH_MAX];
     struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = (off_t)token, .l_len = 1};
-    int fd;
-    snprintf(path, sizeof path, "%s/locks", store_root());
-    if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) return -errno;
+    int fd = open_lock_file();
+    if (fd < 0) return -errno;
     if (fcntl(fd, F_OFD_SETLK, &fl) == 0) return fd;
     close(fd);
     return -EAGAIN;

@@ -57,10 +57,10 @@ static int fetch_and_publish(const struct cache_object *obj, int open_flags)
 
 int wholefile_cached(const struct cache_object *obj)
 {
-    int fd = open_cached(obj, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    close(fd);
-    return 1;
+    char path[PATH_MAX];
+    struct stat st;
+    store_object_path(obj->name, NULL, path, sizeof path);
+    return stat(path, &st) == 0 && (uint64_t)st.st_size == obj->size;
 }
 
 int wholefile_prefetch(const struct cache_object *obj)

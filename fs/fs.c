@@ -357,12 +357,12 @@ static int make_object(struct mount *m, const char *rel, const struct fs_attr *a
 
 int fs_is_cached(struct mount *m, const char *rel, const struct fs_attr *attr)
 {
-    struct cache_object obj;
-    int cached;
-    if (attr->size > m->whole_max || make_object(m, rel, attr, &obj)) return 0;
-    cached = wholefile_cached(&obj);
-    free(obj.ctx);
-    return cached;
+    struct cache_object obj = {.size = attr->size};    /* naming it is all a check needs */
+    char key[4200];
+    if (attr->size > m->whole_max) return 0;
+    full_key(m, rel, key, sizeof key);
+    store_object_name(m->url, key, attr->etag, attr->size, obj.name);
+    return wholefile_cached(&obj);
 }
 
 int fs_prefetch_file(struct mount *m, const char *rel, const struct fs_attr *attr)

@@ -220,16 +220,8 @@ static int cmd_cache(const char *what)
         return 0;
     }
     if (!strcmp(what, "clear")) {
-        char dir[PATH_MAX], p[PATH_MAX + 300];
-        DIR *d;
-        struct dirent *e;
         uint64_t freed = store_evict(0);
-        snprintf(dir, sizeof dir, "%s/index", store_root());
-        for (d = opendir(dir); d && (e = readdir(d));) {
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            if (e->d_name[0] != '.') unlink(p);
-        }
-        if (d) closedir(d);
+        index_remove_all();
         printf("removed %.1f MiB from %s\n", freed / 1048576.0, store_root());
         return 0;
     }
