@@ -9,7 +9,9 @@ BUILD   ?= build
 CORE_SRC = common/log.c common/counters.c common/workpool.c \
            backends/registry.c backends/http.c backends/sigv4.c backends/s3_xml.c backends/aws_config.c backends/s3.c \
            cache/store.c cache/lock.c cache/index.c cache/wholefile.c cache/blockfile.c cache/meta.c \
-           fs/path.c fs/mount.c fs/settings.c fs/mount_index.c fs/prefetch.c fs/fs.c fs/dirstream.c
+           cache/overlay.c cache/journal.c \
+           fs/path.c fs/mount.c fs/settings.c fs/mount_index.c fs/prefetch.c fs/fs.c fs/dirstream.c \
+           fs/upload.c fs/write.c fs/namespace.c
 SHIM_SRC = $(wildcard shim/*.c)
 CORE_OBJ = $(CORE_SRC:%.c=$(BUILD)/%.o)
 SHIM_OBJ = $(SHIM_SRC:%.c=$(BUILD)/%.o)

@@ -40,6 +40,15 @@ typedef int (*list_entry_fn)(void *ctx, const struct list_entry *entry);
  * delivers the same positions again, so the sink must write by position. Returns 0 to go on. */
 typedef int (*data_sink_fn)(void *ctx, uint64_t pos, const void *buf, size_t len);
 
+#define BACKEND_PART_MIN (5u << 20)
+#define BACKEND_PARTS_MAX 10000
+#define BACKEND_UPLOAD_ID_MAX 512
+
+struct upload_part {
+    int number;
+    char etag[BACKEND_ETAG_MAX];
+};
+
 /* A parsed mount URL: scheme://bucket/prefix?options. */
 struct backend_url {
     const char *scheme;
@@ -70,6 +79,24 @@ struct backend_ops {
      * object's metadata as the response describes it. */
     int (*get)(struct backend *b, const char *key, const char *etag, uint64_t off, uint64_t len,
                data_sink_fn sink, void *sink_ctx, struct object_info *info);
+    /* Creates or replaces key with len bytes, verified by the store against their checksum.
+     * *info receives the new version (size, the time of the call as mtime, ETag). */
+    int (*put)(struct backend *b, const char *key, const void *data, size_t len, struct object_info *info);
+    /* Deletes key; deleting a missing key succeeds. */
+    int (*remove)(struct backend *b, const char *key);
+    /* Server-side copy of src to dst (no bytes pass through the caller). */
+    int (*copy)(struct backend *b, const char *src, const char *dst, struct object_info *info);
+    /* Multipart upload of one large object: begin gives an upload id; parts (numbered from 1,
+     * each but the last at least BACKEND_PART_MIN bytes, at most BACKEND_PARTS_MAX of them) may
+     * be sent in any order and in parallel, a part sent again replaces the earlier one;
+     * complete publishes the object from the listed parts; abort discards an upload (its
+     * stored parts would otherwise be kept, and billed, by the store). */
+    int (*multipart_begin)(struct backend *b, const char *key, char *upload_id, size_t idlen);
+    int (*multipart_part)(struct backend *b, const char *key, const char *upload_id, int number,
+                          const void *data, size_t len, char etag[BACKEND_ETAG_MAX]);
+    int (*multipart_complete)(struct backend *b, const char *key, const char *upload_id,
+                              const struct upload_part *parts, int n, struct object_info *info);
+    int (*multipart_abort)(struct backend *b, const char *key, const char *upload_id);
     /* Called in a forked child before any other call: drop connections shared with the parent. */
     void (*after_fork)(void);
 };

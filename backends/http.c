@@ -57,7 +57,18 @@ struct transfer {
     struct http_response *resp;
     uint64_t pos;
     int sink_failed;
+    size_t sent;                    /* request body bytes handed to curl */
 };
+
+static size_t on_upload(char *buf, size_t size, size_t nmemb, void *userdata)
+{
+    struct transfer *t = userdata;
+    size_t n = t->req->body_len - t->sent;
+    if (n > size * nmemb) n = size * nmemb;
+    memcpy(buf, (const char *)t->req->body + t->sent, n);
+    t->sent += n;
+    return n;
+}
 
 static int is_2xx(CURL *h)
 {
@@ -171,7 +182,16 @@ static void setup(CURL *h, const struct http_request *req, struct transfer *t, s
         curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     if (!strcmp(req->method, "HEAD")) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-    else if (strcmp(req->method, "GET")) curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+    else if (!strcmp(req->method, "PUT")) {
+        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, on_upload);
+        curl_easy_setopt(h, CURLOPT_READDATA, t);
+        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
+    } else if (!strcmp(req->method, "POST")) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    } else if (strcmp(req->method, "GET")) curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
 }
 
 int http_execute(const struct http_request *req, struct http_response *resp)
@@ -184,7 +204,7 @@ int http_execute(const struct http_request *req, struct http_response *resp)
     memset(resp, 0, sizeof *resp);
     if (!h) return -ENOMEM;
     for (int attempt = 0;; attempt++) {
-        struct transfer t = {h, req, resp, 0, 0};
+        struct transfer t = {h, req, resp, 0, 0, 0};
         struct curl_slist *hdrs = req->prepare ? req->prepare(req->prepare_ctx) : NULL;
         int64_t left = deadline - now_ms();
         long connect_ms = req->connect_timeout_ms < left ? req->connect_timeout_ms : (long)(left > 1 ? left : 1);

@@ -30,6 +30,8 @@ struct http_request {
     void *prepare_ctx;
     data_sink_fn sink;              /* receives a 2xx body; NULL: the body is captured */
     void *sink_ctx;
+    const void *body;               /* request body of a PUT or POST (sent again on a retry) */
+    size_t body_len;
     long timeout_ms;                /* budget for all attempts together */
     long connect_timeout_ms;
     int max_retries;

@@ -6,6 +6,7 @@
  * Mount options: endpoint, region, path_style, anonymous, profile, timeout (s), connect_timeout (s),
  * retries. */
 #include <ctype.h>
+#include <openssl/evp.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,6 +189,10 @@ struct s3_call {
     char url[4400];
     char range[64];
     char if_match[BACKEND_ETAG_MAX + 16];
+    char content_md5[32];           /* base64 MD5 of the body, for the store to verify */
+    char copy_source[3300];         /* x-amz-copy-source of a server-side copy */
+    const void *body;
+    size_t body_len;
     char what[1200];
 };
 
@@ -197,19 +202,27 @@ static struct curl_slist *sign(void *ctx)
     struct backend *b = c->b;
     struct curl_slist *h = NULL;
     char date[17], line[4300];
+    /* bodies are verified by Content-MD5, so their SHA-256 is not computed for the signature */
+    const char *payload = c->body || !strcmp(c->method, "PUT") ? "UNSIGNED-PAYLOAD" : SIGV4_EMPTY_SHA256;
 
     if (c->range[0]) { snprintf(line, sizeof line, "Range: %s", c->range); h = curl_slist_append(h, line); }
     if (c->if_match[0]) { snprintf(line, sizeof line, "If-Match: %s", c->if_match); h = curl_slist_append(h, line); }
+    if (c->content_md5[0]) { snprintf(line, sizeof line, "Content-MD5: %s", c->content_md5); h = curl_slist_append(h, line); }
+    if (c->copy_source[0]) { snprintf(line, sizeof line, "x-amz-copy-source: %s", c->copy_source); h = curl_slist_append(h, line); }
     h = curl_slist_append(h, "Accept:");
+    h = curl_slist_append(h, "Expect:");            /* no 100-continue round trip before a body */
+    h = curl_slist_append(h, "Content-Type:");
     if (b->anonymous) return h;
 
     sigv4_amz_date(time(NULL), date);
-    struct sigv4_pair hdrs[5] = {{"host", b->host}, {"x-amz-content-sha256", SIGV4_EMPTY_SHA256}, {"x-amz-date", date}};
+    struct sigv4_pair hdrs[8] = {{"host", b->host}, {"x-amz-content-sha256", payload}, {"x-amz-date", date}};
     int n = 3;
     if (c->range[0]) hdrs[n++] = (struct sigv4_pair){"range", c->range};
+    if (c->content_md5[0]) hdrs[n++] = (struct sigv4_pair){"content-md5", c->content_md5};
+    if (c->copy_source[0]) hdrs[n++] = (struct sigv4_pair){"x-amz-copy-source", c->copy_source};
     if (b->aws.session_token[0]) hdrs[n++] = (struct sigv4_pair){"x-amz-security-token", b->aws.session_token};
     struct sigv4_request r = {c->method, c->canonical_uri, c->canonical_query ? c->canonical_query : "", hdrs, n,
-                              SIGV4_EMPTY_SHA256, date, b->aws.region, "s3"};
+                              payload, date, b->aws.region, "s3"};
     char auth[1024];
     if (sigv4_authorization(&r, b->aws.access_key, b->aws.secret_key, auth, sizeof auth) == 0) {
         snprintf(line, sizeof line, "Authorization: %s", auth);
@@ -217,7 +230,8 @@ static struct curl_slist *sign(void *ctx)
     }
     snprintf(line, sizeof line, "x-amz-date: %s", date);
     h = curl_slist_append(h, line);
-    h = curl_slist_append(h, "x-amz-content-sha256: " SIGV4_EMPTY_SHA256);
+    snprintf(line, sizeof line, "x-amz-content-sha256: %s", payload);
+    h = curl_slist_append(h, line);
     if (b->aws.session_token[0]) {
         snprintf(line, sizeof line, "x-amz-security-token: %s", b->aws.session_token);
         h = curl_slist_append(h, line);
@@ -301,8 +315,10 @@ static int run(struct s3_call *c, data_sink_fn sink, void *sink_ctx, struct http
 {
     struct backend *b = c->b;
     struct http_request req = {
-        c->method, c->url, sign, c, sink, sink_ctx, b->timeout_ms, b->connect_timeout_ms, b->retries,
-        b->aws.ca_bundle[0] ? b->aws.ca_bundle : NULL, 0, c->what,
+        .method = c->method, .url = c->url, .prepare = sign, .prepare_ctx = c, .sink = sink,
+        .sink_ctx = sink_ctx, .body = c->body, .body_len = c->body_len, .timeout_ms = b->timeout_ms,
+        .connect_timeout_ms = b->connect_timeout_ms, .max_retries = b->retries,
+        .ca_bundle = b->aws.ca_bundle[0] ? b->aws.ca_bundle : NULL, .what = c->what,
     };
     return http_execute(&req, resp);
 }
@@ -417,6 +433,171 @@ static int s3_list(struct backend *b, const char *prefix, int recursive, list_en
     return rc;
 }
 
+/* ------------------------------------------------------------------ writes */
+
+static void set_body(struct s3_call *c, const void *data, size_t len)
+{
+    unsigned char md5[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_Digest(data, len, md5, &n, EVP_md5(), NULL);
+    EVP_EncodeBlock((unsigned char *)c->content_md5, md5, (int)n);
+    c->body = data ? data : "";
+    c->body_len = len;
+}
+
+/* Runs a call that expects a body-less 2xx, or a 2xx whose XML document has root element
+ * `root` (CopyObject and CompleteMultipartUpload answer 200 with an <Error> document when they
+ * fail late); fills name1/name2 from it. */
+static int run_expecting(struct s3_call *c, const char *key, const char *root, const char *name1, char *out1,
+                         size_t len1, const char *name2, char *out2, size_t len2, struct http_response *r)
+{
+    int rc = run(c, NULL, NULL, r);
+    if (rc) return rc;
+    if (r->status < 200 || r->status > 299) return map_status(c->b, c, r, key);
+    if (root && !s3_xml_fields(r->body, r->body_len, root, name1, out1, len1, name2, out2, len2)) {
+        r->status = 500;           /* a 200 carrying an error: report it as the failure it is */
+        return map_status(c->b, c, r, key);
+    }
+    return 0;
+}
+
+static int s3_put(struct backend *b, const char *key, const void *data, size_t len, struct object_info *info)
+{
+    struct s3_call c;
+    struct http_response r;
+    int rc = call_init(&c, b, "PUT", key, NULL, 0);
+    if (rc) return rc;
+    set_body(&c, data, len);
+    counters_add(CTR_PUT, 1);
+    rc = run_expecting(&c, key, NULL, NULL, NULL, 0, NULL, NULL, 0, &r);
+    if (rc == 0) {
+        info->size = len;
+        info->mtime = time(NULL);
+        snprintf(info->etag, sizeof info->etag, "%s", r.etag);
+        counters_add(CTR_BYTES_UPLOADED, len);
+    }
+    http_response_free(&r);
+    return rc;
+}
+
+static int s3_remove(struct backend *b, const char *key)
+{
+    struct s3_call c;
+    struct http_response r;
+    int rc = call_init(&c, b, "DELETE", key, NULL, 0);
+    if (rc) return rc;
+    counters_add(CTR_DELETE, 1);
+    rc = run_expecting(&c, key, NULL, NULL, NULL, 0, NULL, NULL, 0, &r);
+    http_response_free(&r);
+    return rc == -ENOENT ? 0 : rc;
+}
+
+static int s3_copy(struct backend *b, const char *src, const char *dst, struct object_info *info)
+{
+    struct s3_call c;
+    struct http_response r;
+    char enc[3100], mtime[64];
+    int rc = call_init(&c, b, "PUT", dst, NULL, 0);
+    if (rc) return rc;
+    if (sigv4_uri_encode(src, 1, enc, sizeof enc) < 0) return -ENAMETOOLONG;
+    snprintf(c.copy_source, sizeof c.copy_source, "/%s/%s", b->bucket, enc);
+    snprintf(c.what, sizeof c.what, "COPY s3://%s/%s to %s", b->bucket, src, dst);
+    counters_add(CTR_PUT, 1);
+    rc = run_expecting(&c, src, "CopyObjectResult", "ETag", info->etag, sizeof info->etag, "LastModified", mtime,
+                       sizeof mtime, &r);
+    if (rc == 0) {
+        long long t = s3_parse_iso8601(mtime);
+        info->mtime = t > 0 ? t : time(NULL);
+    }
+    http_response_free(&r);
+    return rc;
+}
+
+static int s3_multipart_begin(struct backend *b, const char *key, char *upload_id, size_t idlen)
+{
+    struct s3_call c;
+    struct http_response r;
+    struct sigv4_pair q[1] = {{"uploads", ""}};
+    int rc = call_init(&c, b, "POST", key, q, 1);
+    if (rc) return rc;
+    snprintf(c.what, sizeof c.what, "CREATE MULTIPART UPLOAD s3://%s/%s", b->bucket, key);
+    counters_add(CTR_PUT, 1);
+    rc = run_expecting(&c, key, "InitiateMultipartUploadResult", "UploadId", upload_id, idlen, NULL, NULL, 0, &r);
+    free(c.canonical_query);
+    if (rc == 0 && !upload_id[0]) {
+        log_error("%s: the response carries no UploadId", c.what);
+        rc = -EIO;
+    }
+    http_response_free(&r);
+    return rc;
+}
+
+static int s3_multipart_part(struct backend *b, const char *key, const char *upload_id, int number,
+                             const void *data, size_t len, char etag[BACKEND_ETAG_MAX])
+{
+    struct s3_call c;
+    struct http_response r;
+    char num[16];
+    snprintf(num, sizeof num, "%d", number);
+    struct sigv4_pair q[2] = {{"partNumber", num}, {"uploadId", upload_id}};
+    int rc = call_init(&c, b, "PUT", key, q, 2);
+    if (rc) return rc;
+    snprintf(c.what, sizeof c.what, "UPLOAD PART %d of s3://%s/%s", number, b->bucket, key);
+    set_body(&c, data, len);
+    counters_add(CTR_PUT, 1);
+    rc = run_expecting(&c, key, NULL, NULL, NULL, 0, NULL, NULL, 0, &r);
+    free(c.canonical_query);
+    if (rc == 0) {
+        snprintf(etag, BACKEND_ETAG_MAX, "%s", r.etag);
+        counters_add(CTR_BYTES_UPLOADED, len);
+    }
+    http_response_free(&r);
+    return rc;
+}
+
+static int s3_multipart_complete(struct backend *b, const char *key, const char *upload_id,
+                                 const struct upload_part *parts, int n, struct object_info *info)
+{
+    struct s3_call c;
+    struct http_response r;
+    struct sigv4_pair q[1] = {{"uploadId", upload_id}};
+    size_t cap = 64 + (size_t)n * (64 + BACKEND_ETAG_MAX), len = 0;
+    char *xml = malloc(cap);
+    int rc;
+    if (!xml) return -ENOMEM;
+    len += (size_t)snprintf(xml + len, cap - len, "<CompleteMultipartUpload>");
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(xml + len, cap - len, "<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>",
+                                parts[i].number, parts[i].etag);
+    len += (size_t)snprintf(xml + len, cap - len, "</CompleteMultipartUpload>");
+    if ((rc = call_init(&c, b, "POST", key, q, 1))) { free(xml); return rc; }
+    snprintf(c.what, sizeof c.what, "COMPLETE MULTIPART UPLOAD s3://%s/%s", b->bucket, key);
+    set_body(&c, xml, len);
+    counters_add(CTR_PUT, 1);
+    rc = run_expecting(&c, key, "CompleteMultipartUploadResult", "ETag", info->etag, sizeof info->etag, NULL, NULL,
+                       0, &r);
+    info->mtime = time(NULL);
+    free(c.canonical_query);
+    free(xml);
+    http_response_free(&r);
+    return rc;
+}
+
+static int s3_multipart_abort(struct backend *b, const char *key, const char *upload_id)
+{
+    struct s3_call c;
+    struct http_response r;
+    struct sigv4_pair q[1] = {{"uploadId", upload_id}};
+    int rc = call_init(&c, b, "DELETE", key, q, 1);
+    if (rc) return rc;
+    snprintf(c.what, sizeof c.what, "ABORT MULTIPART UPLOAD s3://%s/%s", b->bucket, key);
+    counters_add(CTR_DELETE, 1);
+    rc = run_expecting(&c, key, NULL, NULL, NULL, 0, NULL, NULL, 0, &r);
+    free(c.canonical_query);
+    http_response_free(&r);
+    return rc == -ENOENT ? 0 : rc;     /* NoSuchUpload: already gone */
+}
+
 const struct backend_ops s3_backend = {
     .version = 1,
     .scheme = "s3",
@@ -425,5 +606,12 @@ const struct backend_ops s3_backend = {
     .head = s3_head,
     .list = s3_list,
     .get = s3_get,
+    .put = s3_put,
+    .remove = s3_remove,
+    .copy = s3_copy,
+    .multipart_begin = s3_multipart_begin,
+    .multipart_part = s3_multipart_part,
+    .multipart_complete = s3_multipart_complete,
+    .multipart_abort = s3_multipart_abort,
     .after_fork = http_after_fork,
 };

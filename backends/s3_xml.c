@@ -159,49 +159,61 @@ void s3_xml_free_list(struct s3_list_page *page)
     memset(page, 0, sizeof *page);
 }
 
-struct error_parser {
-    char *code, *msg;
-    size_t codelen, msglen;
-    int depth, field;   /* 1 = Code, 2 = Message */
-    size_t n;
+struct fields_parser {
+    const char *root, *names[2];
+    char *out[2];
+    size_t cap[2], n;
+    int depth, field, root_matched;   /* field: 1 or 2 while inside names[field-1] */
 };
 
-static void err_start(void *ud, const XML_Char *name, const XML_Char **attrs)
+static void fields_start(void *ud, const XML_Char *name, const XML_Char **attrs)
 {
-    struct error_parser *p = ud;
+    struct fields_parser *p = ud;
     (void)attrs;
     p->depth++;
     p->n = 0;
-    p->field = p->depth == 2 ? (!strcmp(name, "Code") ? 1 : !strcmp(name, "Message") ? 2 : 0) : 0;
+    p->field = 0;
+    if (p->depth == 1) p->root_matched = !strcmp(name, p->root);
+    else if (p->depth == 2 && p->root_matched)
+        for (int i = 0; i < 2; i++)
+            if (p->names[i] && !strcmp(name, p->names[i])) p->field = i + 1;
 }
 
-static void err_text(void *ud, const XML_Char *s, int len)
+static void fields_text(void *ud, const XML_Char *s, int len)
 {
-    struct error_parser *p = ud;
-    char *dst = p->field == 1 ? p->code : p->field == 2 ? p->msg : NULL;
-    size_t cap = p->field == 1 ? p->codelen : p->msglen;
-    if (!dst) return;
+    struct fields_parser *p = ud;
+    if (!p->field) return;
+    char *dst = p->out[p->field - 1];
+    size_t cap = p->cap[p->field - 1];
     for (int i = 0; i < len && p->n + 1 < cap; i++) dst[p->n++] = s[i];
     dst[p->n] = 0;
 }
 
-static void err_end(void *ud, const XML_Char *name)
+static void fields_end(void *ud, const XML_Char *name)
 {
-    struct error_parser *p = ud;
+    struct fields_parser *p = ud;
     (void)name;
     p->field = 0;
     p->depth--;
 }
 
-void s3_xml_parse_error(const char *xml, size_t len, char *code, size_t codelen, char *msg, size_t msglen)
+int s3_xml_fields(const char *xml, size_t len, const char *root, const char *name1, char *out1, size_t len1,
+                  const char *name2, char *out2, size_t len2)
 {
-    struct error_parser p = {code, msg, codelen, msglen, 0, 0, 0};
+    struct fields_parser p = {root, {name1, name2}, {out1, out2}, {len1, len2}, 0, 0, 0, 0};
     XML_Parser x;
-    code[0] = msg[0] = 0;
-    if (!xml || !len || !(x = XML_ParserCreate("UTF-8"))) return;
+    if (out1) out1[0] = 0;
+    if (out2) out2[0] = 0;
+    if (!xml || !len || !(x = XML_ParserCreate("UTF-8"))) return 0;
     XML_SetUserData(x, &p);
-    XML_SetElementHandler(x, err_start, err_end);
-    XML_SetCharacterDataHandler(x, err_text);
+    XML_SetElementHandler(x, fields_start, fields_end);
+    XML_SetCharacterDataHandler(x, fields_text);
     XML_Parse(x, xml, (int)len, 1);
     XML_ParserFree(x);
+    return p.root_matched;
+}
+
+void s3_xml_parse_error(const char *xml, size_t len, char *code, size_t codelen, char *msg, size_t msglen)
+{
+    s3_xml_fields(xml, len, "Error", "Code", code, codelen, "Message", msg, msglen);
 }

@@ -24,6 +24,10 @@ struct s3_list_page {
 /* Returns 0, or -EIO when the document is not a ListBucketResult, -ENOMEM. */
 int s3_xml_parse_list(const char *xml, size_t len, struct s3_list_page *out);
 void s3_xml_free_list(struct s3_list_page *page);
+/* The text of up to two children (name2 may be NULL) of a document whose root element is root:
+ * 1 if the root matched, else 0 (outputs left empty). */
+int s3_xml_fields(const char *xml, size_t len, const char *root, const char *name1, char *out1, size_t len1,
+                  const char *name2, char *out2, size_t len2);
 /* Extracts <Code> and <Message> of an <Error> body (either may come back empty). */
 void s3_xml_parse_error(const char *xml, size_t len, char *code, size_t codelen, char *msg, size_t msglen);
 /* "2024-05-01T12:34:56.000Z" -> seconds since the epoch, -1 if malformed. */

@@ -111,6 +111,41 @@ static int create(struct blockfile *bf)
     return rc;
 }
 
+int blockfile_adopt(const struct cache_object *obj, const char *path)
+{
+    uint64_t nblocks = (obj->size + BLOCKFILE_BLOCK_SIZE - 1) / BLOCKFILE_BLOCK_SIZE;
+    struct map_header h = {MAP_MAGIC, 0, 0, obj->size, BLOCKFILE_BLOCK_SIZE, nblocks};
+    uint64_t token = lock_token(obj->name, LOCK_CREATE);
+    size_t bits_len = map_length(nblocks) - MAP_BITS_OFFSET;
+    char mpath[PATH_MAX];
+    struct stat st;
+    unsigned char *bits = malloc(bits_len);
+    int rc = 0, mfd;
+
+    if (!bits) return -ENOMEM;
+    memset(bits, 0xff, bits_len);
+    if (stat(path, &st) != 0) { free(bits); return -errno; }
+    h.ino = (uint64_t)st.st_ino;
+    h.dev = (uint64_t)st.st_dev;
+    if ((mfd = store_tmp_file(mpath, sizeof mpath)) < 0) { free(bits); return mfd; }
+    if (pwrite(mfd, &h, sizeof h, 0) != (ssize_t)sizeof h ||
+        pwrite(mfd, bits, bits_len, MAP_BITS_OFFSET) != (ssize_t)bits_len)
+        rc = -EIO;
+    close(mfd);
+    free(bits);
+    if (rc == 0 && (rc = lock_acquire(token, 1)) == 0) {
+        /* the data file goes in first: a map is only believed for its own data inode */
+        char dpath[PATH_MAX];
+        store_object_path(obj->name, NULL, dpath, sizeof dpath);
+        unlink(dpath);
+        if ((rc = store_adopt(path, obj->name, NULL)) == 0) rc = store_publish(mpath, obj->name, ".map");
+        lock_release(token);
+    }
+    if (rc) unlink(mpath);
+    else store_charge(obj->size);
+    return rc;
+}
+
 int blockfile_open(const struct cache_object *obj, int open_flags, int *fd, struct blockfile **out)
 {
     struct blockfile *bf = calloc(1, sizeof *bf);

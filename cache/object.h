@@ -36,6 +36,9 @@ int wholefile_open(const struct cache_object *obj, int open_flags, int *hit);
 int wholefile_prefetch(const struct cache_object *obj);
 /* 1 if a complete copy is cached. */
 int wholefile_cached(const struct cache_object *obj);
+/* Makes the complete local file at path (which must never change again) the cached copy of
+ * obj, without copying: what was just uploaded is read back from the cache. */
+int wholefile_adopt(const struct cache_object *obj, const char *path);
 
 struct blockfile;
 
@@ -57,6 +60,8 @@ int blockfile_has(const struct blockfile *bf, uint64_t off, uint64_t len);
  * parallel on the work pool) of [off, off+len). Stops queuing when the pool's bytes-in-flight
  * budget is spent (the reader then fetches in the foreground). Returns where queuing stopped. */
 uint64_t blockfile_fetch_ahead(struct blockfile *bf, uint64_t off, uint64_t len);
+/* As wholefile_adopt, for a large object: the file becomes the data file with every block present. */
+int blockfile_adopt(const struct cache_object *obj, const char *path);
 void blockfile_ref(struct blockfile *bf);
 /* Drops a reference; the last one frees the blockfile and its obj->ctx. */
 void blockfile_unref(struct blockfile *bf);

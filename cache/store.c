@@ -45,7 +45,7 @@ static uint64_t scan_usage(void);
 
 int store_open(const char *dir, uint64_t cap, char *err, size_t errlen)
 {
-    static const char *subdirs[] = {"objects", "tmp", "ns", "stats", "index"};
+    static const char *subdirs[] = {"objects", "tmp", "ns", "stats", "index", "overlay", "journal"};
     char p[PATH_MAX];
     struct statvfs vfs;
     int fd, rc, fresh;
@@ -117,6 +117,13 @@ int store_publish(const char *tmp_path, const char *name, const char *suffix)
     char dst[PATH_MAX];
     store_object_path(name, suffix, dst, sizeof dst);
     return rename(tmp_path, dst) ? -errno : 0;
+}
+
+int store_adopt(const char *path, const char *name, const char *suffix)
+{
+    char dst[PATH_MAX];
+    store_object_path(name, suffix, dst, sizeof dst);
+    return link(path, dst) == 0 || errno == EEXIST ? 0 : -errno;
 }
 
 struct victim {

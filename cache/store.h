@@ -8,6 +8,8 @@
  *   ns/MOUNTID/...        empty directories standing for mount directories (real fds for dirs)
  *   stats/PID             per-process counters
  *   index/NAME            listing index of a store location (index.h); never evicted
+ *   overlay/MOUNTID/...   this node's changes to a mount's namespace (overlay.h); never evicted
+ *   journal/NAME          uploads owed to the store (journal.h)
  *   locks, usage          byte-range lock file; shared byte count of objects/
  * Eviction unlinks files: a process that has an object open keeps its bytes until it closes
  * it, so eviction never takes data from under a reader. Knows nothing of HTTP or of libc
@@ -34,6 +36,9 @@ void store_object_path(const char *name, const char *suffix, char *out, size_t o
 int store_tmp_file(char *out, size_t outlen);
 /* Publishes a complete tmp file as objects/NAME[suffix] (atomic rename). */
 int store_publish(const char *tmp_path, const char *name, const char *suffix);
+/* Publishes a complete file from elsewhere on the cache's file system as objects/NAME[suffix]
+ * (a hard link: the file must never change again). An existing NAME is kept. */
+int store_adopt(const char *path, const char *name, const char *suffix);
 /* Accounts bytes added to objects/; evicts when over capacity. */
 void store_charge(uint64_t bytes);
 /* Evicts until usage <= target bytes (0: remove every object). Returns bytes freed. */

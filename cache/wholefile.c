@@ -92,3 +92,10 @@ int wholefile_open(const struct cache_object *obj, int open_flags, int *hit)
     lock_release(token);
     return fd;
 }
+
+int wholefile_adopt(const struct cache_object *obj, const char *path)
+{
+    int rc = store_adopt(path, obj->name, NULL);
+    if (rc == 0) store_charge(obj->size);
+    return rc;
+}

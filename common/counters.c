@@ -15,6 +15,7 @@ const char *const counter_names[CTR_COUNT] = {
     "metadata hits", "metadata misses",
     "retries", "errors",
     "files opened", "blocks fetched", "bytes evicted", "files prefetched",
+    "PUT/POST requests", "DELETE requests", "bytes uploaded",
 };
 
 static struct counters_file in_memory = {COUNTERS_MAGIC, 0, {0}};

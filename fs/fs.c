@@ -5,6 +5,7 @@
 #include "fs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "../common/counters.h"
 #include "../common/log.h"
 #include "../common/workpool.h"
+#include "../cache/overlay.h"
 #include "mount_index.h"
 #include "prefetch.h"
 
@@ -134,6 +136,28 @@ static int from_parent_listing(struct mount *m, const char *rel, struct fs_attr 
     return found;
 }
 
+/* Answers from this node's own changes (cache/overlay.h): 0, -errno, or 1 when it has none. */
+static int from_overlay(struct mount *m, const char *rel, struct fs_attr *out)
+{
+    struct object_info info;
+    if (m->write_mode == WRITE_RO) return 1;
+    switch (overlay_lookup(m->id, rel, &info)) {
+    case OV_DATA:
+        set_attr(m, rel, 0, &info, out);
+        out->staged = 1;
+        return 0;
+    case OV_RECORD:
+        set_attr(m, rel, 0, &info, out);
+        return 0;
+    case OV_DIR:
+        set_attr(m, rel, 1, NULL, out);
+        return 0;
+    case OV_DELETED: return -ENOENT;
+    case OV_BELOW_FILE: return -ENOTDIR;
+    default: return 1;
+    }
+}
+
 /* Answers from the index: 0, -ENOENT, or 1 when there is no fresh index. */
 static int from_index(struct mount *m, const char *rel, struct fs_attr *out)
 {
@@ -174,6 +198,7 @@ int fs_stat(struct mount *m, const char *rel, struct fs_attr *out)
 
     if (m->broken) return -EIO;
     if (!*rel) { set_attr(m, rel, 1, NULL, out); return 0; }
+    if ((rc = from_overlay(m, rel, out)) <= 0) return rc;
     if ((rc = from_index(m, rel, out)) <= 0) {
         counters_add(CTR_META_HITS, 1);
         return rc;
@@ -404,17 +429,34 @@ static int open_version(struct mount *m, const char *rel, const struct fs_attr *
 int fs_open_file(struct mount *m, const char *rel, const struct fs_attr *known, int open_flags, struct fs_file *out)
 {
     struct fs_attr attr;
-    char mk[4200];
+    struct object_info info;
+    char mk[4200], key[4200];
     int rc;
 
     if (known->is_dir) return -EISDIR;
+    if (known->staged) {
+        char path[PATH_MAX];
+        overlay_path(m->id, rel, path, sizeof path);
+        out->attr = *known;
+        out->bf = NULL;
+        out->fd = open(path, open_flags);
+        if (out->fd >= 0) return 0;
+        if (errno != ENOENT) return -errno;
+        if ((rc = fs_stat(m, rel, &attr))) return rc;   /* published or renamed meanwhile */
+        return attr.staged ? -EAGAIN : fs_open_file(m, rel, &attr, open_flags, out);
+    }
     rc = open_version(m, rel, known, open_flags, out);
     if (rc != -ESTALE) return rc;
-    /* The object changed since its metadata was cached: look again, once. */
+    /* The object changed since its metadata was taken (here or on another node): ask the store
+     * once, and remember its answer for every process on the node. */
+    full_key(m, rel, key, sizeof key);
     meta_key(m, rel, mk, sizeof mk);
     meta_forget(mk);
-    if ((rc = fs_stat(m, rel, &attr))) return rc;
-    if (attr.is_dir) return -EISDIR;
+    rc = m->ops->head(m->backend, key, &info);
+    if (m->write_mode != WRITE_RO && (rc == 0 || rc == -ENOENT)) overlay_set(m->id, rel, rc == 0 ? &info : NULL);
+    if (rc) return rc;
+    meta_put(mk, META_FILE, &info, m->meta_ttl);
+    set_attr(m, rel, 0, &info, &attr);
     rc = open_version(m, rel, &attr, open_flags, out);
     return rc == -ESTALE ? -EIO : rc;
 }

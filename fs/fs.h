@@ -18,6 +18,7 @@ struct fs_attr {
     int64_t mtime;
     uint64_t ino;                   /* stable per path */
     char etag[BACKEND_ETAG_MAX];
+    int staged;                     /* the bytes are a file written on this node (write.h) */
 };
 
 struct fs_file {

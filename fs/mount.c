@@ -102,6 +102,7 @@ static int parse_url(struct mount *m, const char *url_in, char *err, size_t errl
     m->readahead_max = 64u << 20;
     m->index = 1;
     m->prefetch = 32;
+    m->write_mode = WRITE_THROUGH;
 
     for (char *tok = query ? strtok(query, "&") : NULL; tok; tok = strtok(NULL, "&")) {
         char *eq = strchr(tok, '=');
@@ -129,6 +130,12 @@ static int parse_url(struct mount *m, const char *url_in, char *err, size_t errl
                 return -1;
             }
             *(names[i][0] == 'i' ? &m->index : &m->prefetch) = (int)v;
+        } else if (!strcmp(names[i], "write")) {
+            static const char *const modes[] = {"through", "cache", "async", "ro"};
+            int k = 0;
+            while (k < 4 && strcmp(values[i], modes[k])) k++;
+            if (k == 4) { snprintf(err, errlen, "write=%s: expected through, cache, async or ro", values[i]); return -1; }
+            m->write_mode = (enum write_mode)k;
         } else {
             used[i] = 0;
         }
@@ -142,7 +149,7 @@ static int parse_url(struct mount *m, const char *url_in, char *err, size_t errl
     for (int i = 0; i < n; i++)
         if (!used[i]) {
             snprintf(err, errlen, "unknown option '%s' (known: endpoint, region, path_style, anonymous, profile, "
-                     "timeout, connect_timeout, retries, meta_ttl, whole_max, index, prefetch, readahead)", names[i]);
+                     "timeout, connect_timeout, retries, meta_ttl, whole_max, index, prefetch, readahead, write)", names[i]);
             m->ops->close(m->backend);
             m->backend = NULL;
             return -1;

@@ -5,7 +5,8 @@
  * A mount spec is PREFIX=URL, URL being SCHEME://BUCKET[/PREFIX][?OPTIONS]. Options this layer
  * owns: meta_ttl (seconds, default 3600), whole_max (size, default 4M: objects up to it are
  * fetched whole at open), index (0/1, default 1), prefetch (parallel fetches, default 32, 0 off),
- * readahead (largest window, default 64M, 0 off). Others go to the backend. A spec with a usable prefix but a bad URL
+ * readahead (largest window, default 64M, 0 off), write (through|cache|async|ro, see write.h).
+ * Others go to the backend. A spec with a usable prefix but a bad URL
  * or option makes a broken mount: its paths fail with EIO and the log says why. */
 #ifndef UFSHIM_MOUNT_H
 #define UFSHIM_MOUNT_H
@@ -17,6 +18,14 @@
 #include "../backends/backend.h"
 
 #define MOUNT_MAX 64
+
+/* What happens to bytes written under a mount (named after Alluxio's write types). */
+enum write_mode {
+    WRITE_THROUGH,                  /* CACHE_THROUGH: uploaded when the last writer closes */
+    WRITE_CACHE,                    /* MUST_CACHE: kept in the node's cache, never uploaded */
+    WRITE_ASYNC,                    /* ASYNC_THROUGH: uploaded in the background after close */
+    WRITE_RO,                       /* read-only: EROFS */
+};
 
 struct mount {
     char prefix[PATH_MAX];
@@ -31,6 +40,7 @@ struct mount {
     uint64_t readahead_max;         /* largest read-ahead window of a sequential reader; 0: none */
     int index;                      /* keep a listing index of the whole location (index.h) */
     int prefetch;                   /* parallel fetches of the cross-file prefetcher; 0: off */
+    enum write_mode write_mode;
     int broken;                     /* paths fail with EIO */
 };
 

@@ -25,6 +25,8 @@ struct fd_entry {
     uint64_t ahead;                 /* read-ahead is queued up to here */
     int random_misses;              /* non-sequential reads that needed a fetch */
     uint64_t whole_queued;          /* a random reader's whole-object fetch is queued up to here */
+    int writer;                     /* open for writing: a staged file (fs/write.h) */
+    uint64_t unreported;            /* bytes written since the last fs_write_progress */
     struct fs_dir *dir_stream;      /* getdents64 on a directory fd */
     long dir_pos;
 };
@@ -49,6 +51,14 @@ static inline int fdt_is_large(int fd)
     if (__builtin_expect(!fdt_any, 1) || fd < 0 || fd >= fdt_table_size) return 0;
     e = __atomic_load_n(&fdt_table[fd], __ATOMIC_ACQUIRE);
     return e && e->bf;
+}
+/* The same peek for the write hooks: is fd open for writing a mount file? */
+static inline int fdt_is_writer(int fd)
+{
+    struct fd_entry *e;
+    if (__builtin_expect(!fdt_any, 1) || fd < 0 || fd >= fdt_table_size) return 0;
+    e = __atomic_load_n(&fdt_table[fd], __ATOMIC_ACQUIRE);
+    return e && e->writer;
 }
 void fdt_clear(int fd);
 void fdt_dup(int oldfd, int newfd);

@@ -1,7 +1,8 @@
 /* shim/open.c — the open family (open, openat and their 64/fortify forms, creat, fopen, freopen)
  * and the descriptor bookkeeping around it (close, close_range, fclose, dup*, fcntl F_DUPFD).
- * A mount file opens as a real fd on its cached copy; a mount directory as a real fd on its
- * stand-in directory. Opening for writing gives EROFS. */
+ * A mount file opens as a real fd on its cached copy (or, when written on this node, on its
+ * staged file); a mount directory as a real fd on its stand-in directory. Opening for writing
+ * gives a real fd on the staged file (fs/write.h); closing the last one publishes it. */
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,9 @@
 #include "open.h"
 #include "resolve.h"
 #include "shim.h"
+#include "../common/log.h"
+#include "../fs/write.h"
+#include "write.h"
 
 #define WRITE_FLAGS (O_WRONLY | O_RDWR | O_TRUNC | O_APPEND)
 /* Flags of the application's open that carry over to the cached copy's descriptor. */
@@ -56,10 +60,18 @@ int shim_open_path(const struct vpath *vp, int flags)
     int rc;
 
     SHIM_ENTER();
+    if ((flags & (WRITE_FLAGS | O_CREAT)) && !(flags & (O_DIRECTORY | O_PATH))) {
+        rc = fs_open_write(vp->m, vp->rel, flags, &attr);
+        if (rc >= 0 && !(e = fd_entry_new(FD_FILE, vp->m, vp->abs, &attr))) { close(rc); rc = -ENOMEM; }
+        else if (rc >= 0) {
+            e->writer = 1;
+            fdt_set(rc, e);
+        }
+        SHIM_LEAVE();
+        return rc;
+    }
     rc = (flags & O_DIRECTORY) ? stat_as_directory(vp, &attr) : fs_stat(vp->m, vp->rel, &attr);
-    if (rc == -ENOENT && (flags & O_CREAT)) rc = -EROFS;
-    else if (rc == 0 && (flags & O_CREAT) && (flags & O_EXCL)) rc = -EEXIST;
-    else if (rc == 0 && (flags & WRITE_FLAGS)) rc = attr.is_dir ? -EISDIR : -EROFS;
+    if (rc == 0 && (flags & O_CREAT) && (flags & O_EXCL)) rc = -EEXIST;
     else if (rc == 0 && attr.is_dir) rc = shim_open_dir(vp->m, vp->abs, vp->rel, &attr, flags);
     else if (rc == 0 && (flags & O_DIRECTORY)) rc = -ENOTDIR;
     /* O_PATH names a file without reading it: no fetch; fstat answers from the table */
@@ -259,8 +271,11 @@ EXPORT FILE *fdopen(int fd, const char *mode)
 
 EXPORT int close(int fd)
 {
+    struct fd_entry *w = shim_writer_of(fd);
+    int rc;
     fdt_clear(fd);
-    return REAL(close)(fd);
+    rc = REAL(close)(fd);
+    return w ? shim_writer_closed(w, rc) : rc;
 }
 
 EXPORT int close_range(unsigned first, unsigned last, int flags)
@@ -279,8 +294,14 @@ EXPORT void closefrom(int lowfd)
 
 EXPORT int fclose(FILE *stream)
 {
-    if (fdt_any) fdt_clear(fileno(stream));
-    return REAL(fclose)(stream);
+    struct fd_entry *w = NULL;
+    int rc;
+    if (fdt_any) {
+        w = shim_writer_of(fileno(stream));
+        fdt_clear(fileno(stream));
+    }
+    rc = REAL(fclose)(stream);
+    return w ? shim_writer_closed(w, rc) : rc;
 }
 
 EXPORT int dup(int fd)
@@ -290,19 +311,17 @@ EXPORT int dup(int fd)
     return rc;
 }
 
-EXPORT int dup2(int fd, int fd2)
+/* dup2 and dup3 close fd2 first: when it was writing a mount file, that is a close too. */
+static int dup_over(int fd, int fd2, int rc)
 {
-    int rc = REAL(dup2)(fd, fd2);
+    struct fd_entry *w = rc >= 0 && fd != fd2 ? shim_writer_of(fd2) : NULL;
     if (rc >= 0 && fd != fd2) fdt_dup(fd, rc);
+    if (w && shim_writer_closed(w, 0)) log_error("closing a file by dup2 over it: its upload failed");
     return rc;
 }
 
-EXPORT int dup3(int fd, int fd2, int flags)
-{
-    int rc = REAL(dup3)(fd, fd2, flags);
-    if (rc >= 0) fdt_dup(fd, rc);
-    return rc;
-}
+EXPORT int dup2(int fd, int fd2) { return dup_over(fd, fd2, REAL(dup2)(fd, fd2)); }
+EXPORT int dup3(int fd, int fd2, int flags) { return dup_over(fd, fd2, REAL(dup3)(fd, fd2, flags)); }
 
 EXPORT int fcntl(int fd, int cmd, ...)
 {

@@ -9,10 +9,12 @@
 #include "../common/counters.h"
 #include "../common/log.h"
 #include "../common/workpool.h"
+#include "../fs/write.h"
 #include "fdtable.h"
 #include "process.h"
 #include "resolve.h"
 #include "shim.h"
+#include "write.h"
 
 __thread int shim_busy;
 int shim_started;
@@ -62,6 +64,8 @@ void shim_start(void)
             shim_save_environment();
             workpool_set_thread_init(own_thread);
             pthread_atfork(before_fork, parent_after_fork, child_after_fork);
+            shim_writers_inherit();
+            fs_sync(0, NULL, NULL);     /* uploads left by processes that died or failed */
             __atomic_store_n(&shim_active, 1, __ATOMIC_RELEASE);
         }
         __atomic_store_n(&shim_started, 1, __ATOMIC_RELEASE);
@@ -78,6 +82,7 @@ __attribute__((constructor)) static void shim_constructor(void)
 __attribute__((destructor)) static void shim_destructor(void)
 {
     if (!shim_active) return;
+    shim_writers_exit();
     SHIM_ENTER();
     if (fs_settings()->report) counters_report(log_output_fd(), counters_current(), "activity of this process");
     counters_close();

@@ -39,8 +39,15 @@ static int stat_vpath(const struct vpath *vp, struct fs_attr *a)
 static int stat_fd(int fd, struct stat *st)
 {
     struct fd_entry *e = fdt_get(fd);
+    struct fs_attr a;
+    struct stat real;
     if (!e) return 0;
-    statbuf_fill(e->m, &e->attr, st);
+    a = e->attr;
+    if (a.staged && REAL(fstat)(fd, &real) == 0) {   /* a file being written: its size now */
+        a.size = (uint64_t)real.st_size;
+        a.mtime = real.st_mtime;
+    }
+    statbuf_fill(e->m, &a, st);
     fdt_put(e);
     return 1;
 }

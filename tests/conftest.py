@@ -117,9 +117,10 @@ def sha256(path):
 class Proxy:
     """tools/proxy.py in front of the S3 server, for the life of a test."""
 
-    def __init__(self, target, rtt_ms=0, fail=0, stream_mb_s=0):
+    def __init__(self, target, rtt_ms=0, fail=0, stream_mb_s=0, fail_writes=False):
         self.proc = subprocess.Popen([PY, os.path.join(ROOT, "tools", "proxy.py"), "--target", target,
-                                      "--rtt-ms", str(rtt_ms), "--fail", str(fail), "--stream-mb-s", str(stream_mb_s)],
+                                      "--rtt-ms", str(rtt_ms), "--fail", str(fail), "--stream-mb-s", str(stream_mb_s)]
+                                     + (["--fail-writes"] if fail_writes else []),
                                      stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().split()
         assert line and line[0] == "ready", "proxy did not start"

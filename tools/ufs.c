@@ -26,6 +26,7 @@
 #include "../fs/fs.h"
 #include "../fs/mount_index.h"
 #include "../fs/path.h"
+#include "../fs/write.h"
 #include "ufs_load.h"
 
 static int usage(void)
@@ -40,6 +41,8 @@ static int usage(void)
             "                        time); --metadata-only builds just the listing index\n"
             "       ufs index export PATH FILE   save a mount's listing index to FILE\n"
             "       ufs index import FILE PATH   use FILE as the listing index of PATH's mount\n"
+            "       ufs sync         upload every write still owed to the store (failed, interrupted or\n"
+            "                        queued async uploads), waiting, and report each\n"
             "       ufs cache info   cache directory, size, capacity\n"
             "       ufs cache clear  remove every cached object and listing index\n"
             "       ufs stats [DIR]  sum per-process counters (default: the cache's stats/)\n"
@@ -254,6 +257,37 @@ static int cmd_stats(const char *dir)
     return 0;
 }
 
+struct sync_report {
+    int uploaded, failed;
+};
+
+static void report_sync(void *ctx, const char *prefix, const char *rel, int result)
+{
+    struct sync_report *r = ctx;
+    if (result == 0) {
+        printf("uploaded %s/%s\n", prefix, rel);
+        r->uploaded++;
+        return;
+    }
+    r->failed++;
+    if (result == -EBUSY)
+        printf("busy     %s/%s: still open for writing; its writer uploads it at close\n", prefix, rel);
+    else if (result == -ENODEV)
+        printf("skipped  %s: journaled for mount id %s, which is not configured here (or not uploading): set the "
+               "same UFSHIM_MOUNTS as the writer\n", rel, prefix);
+    else
+        printf("failed   %s/%s: %s (the bytes stay in the cache; run ufs sync again)\n", prefix, rel, strerror(-result));
+}
+
+static int cmd_sync(void)
+{
+    struct sync_report r = {0, 0};
+    fs_sync(1, report_sync, &r);
+    if (!r.uploaded && !r.failed) printf("nothing to upload\n");
+    else printf("%d uploaded, %d not\n", r.uploaded, r.failed);
+    return r.failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) return usage();
@@ -276,6 +310,7 @@ int main(int argc, char **argv)
         }
         return cmd_cache(argv[first]);
     }
+    if (!strcmp(argv[1], "sync")) return first < argc ? usage() : cmd_sync();
     if (first >= argc) return usage();
     if (!strcmp(argv[1], "index")) return cmd_index(argc - first, argv + first);
     int status = 0, metadata_only = 0, jobs = 32;
