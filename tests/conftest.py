@@ -66,7 +66,8 @@ def shim_env(s3, cache_dir, mounts=None, **extra):
     env.pop("LD_PRELOAD", None)
     env.update({
         "LD_PRELOAD": LIB,
-        "UFSHIM_MOUNTS": mounts or f"{MOUNT}=s3://{BUCKET}/data?endpoint={s3['S3_ENDPOINT']}",
+        # the shared dataset is read-only: tests that write use locations of their own
+        "UFSHIM_MOUNTS": mounts or f"{MOUNT}=s3://{BUCKET}/data?endpoint={s3['S3_ENDPOINT']}&write=ro",
         "UFSHIM_CACHE_DIR": cache_dir,
         "UFSHIM_STATS_DIR": os.path.join(cache_dir, "test-stats"),
     })

@@ -99,7 +99,7 @@ def test_paths_outside_mounts_are_untouched(env, tmp_path):
     assert out.stderr == ""
 
 
-def test_changes_to_a_mount_are_refused_as_read_only(env):
+def test_changes_to_a_read_only_mount_are_refused(env):
     cases = {
         f"touch {MOUNT}/new.txt": "Read-only file system",
         f"rm {MOUNT}/top.txt": "Read-only file system",
