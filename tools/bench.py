@@ -33,6 +33,7 @@ UFS = os.path.join(ROOT, "build", "ufs")
 WORK = "/tmp/ufshim-bench"
 BUCKET = "bench"
 RANDOM_READS = 200
+CKPT_MIB = 256
 CURL_PARALLEL = 8
 PART = 8 << 20
 STREAM_MB_S = 32        # per-connection bandwidth through the proxy, like a real store's per-request cap
@@ -155,7 +156,7 @@ class Ufshim:
         for line in out.stdout.splitlines()[1:]:
             name, _, v = line.strip().rpartition(" ")
             vals[name.strip()] = int(v)
-        return {k.split()[0]: vals[k] for k in ("GET requests", "HEAD requests", "LIST requests")}
+        return {k.split()[0]: vals[k] for k in ("GET requests", "HEAD requests", "LIST requests", "PUT/POST requests")}
 
 
 class FuseMount:
@@ -269,6 +270,11 @@ def run_system(sys_, endpoint, images, shard_dir, shards):
                                         env, RANDOM_READS)["reads_s"]
     req["shards"] = sys_.requests("shards")
     sys_.stop()
+    # checkpoint: torch.save of a 256 MiB state dict into a new file (the write path)
+    root, env = sys_.start(endpoint, "ckpt", fresh=True)
+    r["ckpt_write_mb_s"] = workload("ckpt", os.path.join(root, "ckpt-bench", sys_.name), env, CKPT_MIB)["mb_s"]
+    req["ckpt"] = sys_.requests("ckpt")
+    sys_.stop()
     if req["epochs"] is not None:
         r["requests"] = req
     return r
@@ -307,7 +313,8 @@ ROWS = [("ImageFolder indexing (s, lower is better)", "index_s"),
         ("plain read 16 thr, cold (MB/s)", "raw_cold_mb_s"),
         ("shard sequential, cold (MB/s)", "seq_cold_mb_s"),
         ("shard sequential, warm (MB/s)", "seq_warm_mb_s"),
-        ("shard 4 KiB random, cold (reads/s)", "random_cold_reads_s")]
+        ("shard 4 KiB random, cold (reads/s)", "random_cold_reads_s"),
+        (f"torch.save {CKPT_MIB} MiB checkpoint (MB/s)", "ckpt_write_mb_s")]
 
 
 def print_table(rtt, res, names, label):

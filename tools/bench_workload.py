@@ -6,6 +6,8 @@
     bench_workload.py raw ROOT              walk, then read every file once with 16 threads: files/s, MB/s
     bench_workload.py seq FILE              read FILE sequentially in 1 MiB reads: MB/s
     bench_workload.py random FILE N         N reads of 4 KiB at random offsets, one thread: reads/s
+    bench_workload.py ckpt DIR MIB          torch.save of a MIB-sized state dict into DIR (the time until
+                                            torch.save returns, i.e. the file is closed): MB/s
 """
 import json
 import os
@@ -68,6 +70,20 @@ def random_reads(path, n):
     return {"reads": n, "reads_s": n / dt}
 
 
+def ckpt(dirpath, mib):
+    import torch
+    torch.manual_seed(0)
+    n = 32
+    sd = {f"layer{i}.weight": torch.randn(mib * (1 << 20) // 4 // n) for i in range(n)}
+    os.makedirs(dirpath, exist_ok=True)
+    path = os.path.join(dirpath, "ckpt.pt")
+    t0 = time.perf_counter()
+    torch.save(sd, path)
+    dt = time.perf_counter() - t0
+    size = os.path.getsize(path)
+    return {"bytes": size, "mb_s": size / dt / 1e6}
+
+
 if __name__ == "__main__":
     mode, target = sys.argv[1], sys.argv[2]
     if mode == "epochs":
@@ -76,6 +92,8 @@ if __name__ == "__main__":
         out = raw(target)
     elif mode == "seq":
         out = seq(target)
+    elif mode == "ckpt":
+        out = ckpt(target, int(sys.argv[3]))
     else:
         out = random_reads(target, int(sys.argv[3]))
     print(json.dumps(out))
