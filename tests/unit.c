@@ -11,6 +11,8 @@
 #include "../backends/s3_xml.h"
 #include "../backends/sigv4.h"
 #include "../cache/index.h"
+#include "../cache/journal.h"
+#include "../cache/overlay.h"
 #include "../cache/store.h"
 #include "../fs/mount.h"
 #include "../fs/path.h"
@@ -248,6 +250,73 @@ static void test_index(void)
     CHECK(system(cmd) == 0, "cleanup");
 }
 
+static int note_child(void *ctx, const char *name, enum overlay_kind kind)
+{
+    char *out = ctx;
+    snprintf(out + strlen(out), 256 - strlen(out), "%s:%d ", name, (int)kind);
+    return 0;
+}
+
+static int count_entry(void *ctx, const struct journal_entry *e)
+{
+    (*(int *)ctx)++;
+    return strcmp(e->mount_id, "m1") != 0;
+}
+
+/* The node's own namespace entries answer as overlay.h says, and journal entries round-trip. */
+static void test_overlay_and_journal(void)
+{
+    char dir[] = "/tmp/ufshim-unit-XXXXXX", err[256], path[PATH_MAX], out[256] = "";
+    struct object_info info = {.size = 42, .mtime = 1700000000, .etag = "\"abc\""}, got;
+    struct journal_entry e, back;
+    int n = 0;
+    CHECK(mkdtemp(dir) != NULL, "scratch directory");
+    CHECK(store_open(dir, 1 << 30, err, sizeof err) == 0, "store_open: %s", err);
+    CHECK(overlay_lookup("m1", "a/b.txt", &got) == OV_NONE, "nothing yet");
+    CHECK(overlay_set("m1", "a/b.txt", &info) == 0, "record");
+    CHECK(overlay_lookup("m1", "a/b.txt", &got) == OV_RECORD && got.size == 42 && got.mtime == 1700000000 &&
+          !strcmp(got.etag, "\"abc\""), "the record reads back");
+    CHECK(overlay_lookup("m1", "a", NULL) == OV_DIR, "its parent exists");
+    CHECK(overlay_lookup("m1", "a/b.txt/x", NULL) == OV_BELOW_FILE, "below a file");
+    CHECK(overlay_set("m1", "a/b.txt", NULL) == 0 && overlay_lookup("m1", "a/b.txt", NULL) == OV_DELETED, "whiteout");
+    CHECK(overlay_lookup("m1", "a/b.txt/x", NULL) == OV_DELETED, "below a whiteout");
+    overlay_path("m1", "a/data.bin", path, sizeof path);
+    FILE *f = fopen(path, "w");
+    CHECK(f && fwrite("12345", 1, 5, f) == 5 && fclose(f) == 0, "a staged file");
+    CHECK(overlay_lookup("m1", "a/data.bin", &got) == OV_DATA && got.size == 5, "staged bytes");
+    CHECK(overlay_set_dir("m1", "a/gone", 1) == 0 && overlay_lookup("m1", "a/gone", NULL) == OV_DELETED, "deleted dir");
+    overlay_children("m1", "a", note_child, out);
+    CHECK(strstr(out, "b.txt:4 ") && strstr(out, "data.bin:1 ") && strstr(out, "gone:4 "), "children: %s", out);
+    CHECK(overlay_set_dir("m1", "a/gone", 0) == 0 && overlay_lookup("m1", "a/gone", NULL) == OV_DIR, "revived");
+    memset(&e, 0, sizeof e);
+    snprintf(e.mount_id, sizeof e.mount_id, "m1");
+    snprintf(e.rel, sizeof e.rel, "dir/with space/ckpt.pt");
+    snprintf(e.upload_id, sizeof e.upload_id, "2~upload-id");
+    CHECK(journal_put(&e) == 0 && journal_get("m1", "dir/with space/ckpt.pt", &back) == 0, "journal round trip");
+    CHECK(!strcmp(back.upload_id, "2~upload-id") && back.published[0] == 0, "upload id kept");
+    CHECK(journal_get("m2", "dir/with space/ckpt.pt", &back) == -ENOENT, "another mount's path is another entry");
+    CHECK(journal_each(count_entry, &n) == 0 && n == 1, "one entry walked");
+    CHECK(journal_remove("m1", "dir/with space/ckpt.pt") == 0 && journal_get("m1", e.rel, &back) == -ENOENT, "removed");
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "cleanup");
+}
+
+/* Late failures of CopyObject/CompleteMultipartUpload come as a 200 with an <Error> document. */
+static void test_xml_fields(void)
+{
+    const char *ok = "<?xml version=\"1.0\"?><CopyObjectResult><LastModified>2024-05-01T12:34:56.000Z</LastModified>"
+                     "<ETag>&quot;9b2cf535f27731c974343645a3985328&quot;</ETag></CopyObjectResult>";
+    const char *bad = "<Error><Code>InternalError</Code><Message>try again</Message></Error>";
+    char etag[80], when[64];
+    CHECK(s3_xml_fields(ok, strlen(ok), "CopyObjectResult", "ETag", etag, sizeof etag, "LastModified", when, sizeof when),
+          "root matched");
+    CHECK_STR(etag, "\"9b2cf535f27731c974343645a3985328\"");
+    CHECK_STR(when, "2024-05-01T12:34:56.000Z");
+    CHECK(!s3_xml_fields(bad, strlen(bad), "CopyObjectResult", "ETag", etag, sizeof etag, NULL, NULL, 0) && !etag[0],
+          "an error document is not a result");
+}
+
 int main(void)
 {
     test_sigv4_aws_get_object_example();
@@ -260,6 +329,8 @@ int main(void)
     test_parse_size();
     test_mount_lookup();
     test_index();
+    test_overlay_and_journal();
+    test_xml_fields();
     printf("unit: %d checks, %d failed\n", checks, failures);
     return failures != 0;
 }
