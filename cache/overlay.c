@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,4 +145,23 @@ int overlay_children(const char *mount_id, const char *rel, overlay_entry_fn fn,
     }
     closedir(d);
     return rc;
+}
+
+static __thread time_t forget_before;
+
+static int forget_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)ftw;
+    if (!(st->st_mode & S_ISVTX) || st->st_mtime >= forget_before) return 0;
+    if (type == FTW_F) unlink(path);
+    else if (type == FTW_DP) rmdir(path);   /* a deleted directory, once its entries are gone */
+    return 0;
+}
+
+void overlay_forget_before(const char *mount_id, time_t t)
+{
+    char path[PATH_MAX];
+    overlay_path(mount_id, "", path, sizeof path);
+    forget_before = t;
+    nftw(path, forget_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "../backends/backend.h"
 
@@ -39,5 +40,8 @@ int overlay_set_dir(const char *mount_id, const char *rel, int deleted);
 /* Calls fn for each entry directly under rel (a directory entry), with its kind. */
 typedef int (*overlay_entry_fn)(void *ctx, const char *name, enum overlay_kind kind);
 int overlay_children(const char *mount_id, const char *rel, overlay_entry_fn fn, void *ctx);
+/* Drops records, whiteouts and deleted directories made before t: a listing of the store
+ * started after them (the index's) already says the same. Staged files are kept. */
+void overlay_forget_before(const char *mount_id, time_t t);
 
 #endif

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "../cache/lock.h"
+#include "../cache/overlay.h"
 #include "../common/log.h"
 #include "../common/workpool.h"
 
@@ -157,6 +158,8 @@ static int build(struct mount *m)
         if (!b.segs[i]) b.failed = -ENOMEM;
     if ((rc = b.failed)) goto out;
     rc = index_publish(m->url, b.segs, n, started);
+    if (rc == 0 && (m->write_mode == WRITE_THROUGH || m->write_mode == WRITE_ASYNC))
+        overlay_forget_before(m->id, (time_t)started - 1);   /* the index now says what they said */
     if (rc == 0) {
         struct index *ix = index_open(m->url);
         log_info("index: listed %s: %llu objects in %.2f s", m->url, ix ? (unsigned long long)index_count(ix) : 0ULL,
