@@ -223,8 +223,10 @@ static int rename_entry(struct mount *m, const char *from, const char *to)
         return rename_dir(m, from, to);
     }
     if (dst_rc == 0 && dst.is_dir) return -EISDIR;
-    if (!(t1 = fs_write_lock(m, from))) return -EIO;
-    if (!(t2 = fs_write_lock(m, to))) { lock_release(t1); return -EIO; }
+    /* both paths' locks, in one order for everyone (two opposite renames must not deadlock) */
+    const char *first = strcmp(from, to) < 0 ? from : to, *second = first == from ? to : from;
+    if (!(t1 = fs_write_lock(m, first))) return -EIO;
+    if (!(t2 = fs_write_lock(m, second))) { lock_release(t1); return -EIO; }
     rc = fs_stat(m, from, &src);    /* again, under the locks: a publish may have finished */
     if (rc == 0) rc = rename_file(m, from, to, &src);
     lock_release(t2);

@@ -60,6 +60,8 @@ int shim_open_path(const struct vpath *vp, int flags)
     int rc;
 
     SHIM_ENTER();
+    /* O_CREAT alone opens an existing file for reading, as it is */
+    if ((flags & O_CREAT) && !(flags & (WRITE_FLAGS | O_EXCL)) && fs_stat(vp->m, vp->rel, &attr) == 0) flags &= ~O_CREAT;
     if ((flags & (WRITE_FLAGS | O_CREAT)) && !(flags & (O_DIRECTORY | O_PATH))) {
         rc = fs_open_write(vp->m, vp->rel, flags, &attr);
         if (rc >= 0 && !(e = fd_entry_new(FD_FILE, vp->m, vp->abs, &attr))) { close(rc); rc = -ENOMEM; }
