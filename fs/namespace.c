@@ -40,18 +40,6 @@ static int writable(struct mount *m, const char *rel, struct fs_attr *a)
     return rc;
 }
 
-static int parent_dir(struct mount *m, const char *rel)
-{
-    struct fs_attr a;
-    const char *slash = strrchr(rel, '/');
-    char parent[PATH_MAX];
-    int rc;
-    if (!slash) return 0;
-    snprintf(parent, sizeof parent, "%.*s", (int)(slash - rel), rel);
-    if ((rc = fs_stat(m, parent, &a))) return rc;
-    return a.is_dir ? 0 : -ENOTDIR;
-}
-
 /* Removes a file: from the store (through/async), then from the node's view. Caller holds the lock. */
 static int remove_file(struct mount *m, const char *rel)
 {
@@ -89,7 +77,7 @@ int fs_mkdir(struct mount *m, const char *rel)
     if (!*rel || rc == 0) return -EEXIST;
     if (rc != -ENOENT) return rc;
     if (m->write_mode == WRITE_RO) return -EROFS;
-    if ((rc = parent_dir(m, rel))) return rc;
+    if ((rc = fs_parent_is_dir(m, rel))) return rc;
     if (uploads(m)) {
         key_of(m, rel, "/", key, sizeof key);
         if ((rc = m->ops->put(m->backend, key, "", 0, &info))) return rc;
@@ -216,7 +204,7 @@ static int rename_entry(struct mount *m, const char *from, const char *to)
     if (!*from || !*to) return -EBUSY;
     dst_rc = fs_stat(m, to, &dst);
     if (dst_rc && dst_rc != -ENOENT) return dst_rc;
-    if (dst_rc == -ENOENT && (rc = parent_dir(m, to))) return rc;
+    if (dst_rc == -ENOENT && (rc = fs_parent_is_dir(m, to))) return rc;
     if (src.is_dir) {
         if (dst_rc == 0 && !dst.is_dir) return -ENOTDIR;
         if (dst_rc == 0 && (rc = is_empty_dir(m, to))) return rc;

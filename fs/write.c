@@ -37,7 +37,7 @@ static int same_file(int fd, const char *path)
            !(b.st_mode & S_ISVTX);
 }
 
-static int parent_is_dir(struct mount *m, const char *rel)
+int fs_parent_is_dir(struct mount *m, const char *rel)
 {
     struct fs_attr a;
     const char *slash = strrchr(rel, '/');
@@ -118,7 +118,7 @@ int fs_open_write(struct mount *m, const char *rel, int flags, struct fs_attr *a
         exists = rc == 0;
         if (rc == 0 && cur.is_dir) rc = -EISDIR;
         else if (rc == 0 && (flags & O_CREAT) && (flags & O_EXCL)) rc = -EEXIST;
-        else if (rc == -ENOENT && (flags & O_CREAT)) rc = parent_is_dir(m, rel);
+        else if (rc == -ENOENT && (flags & O_CREAT)) rc = fs_parent_is_dir(m, rel);
         if (rc) break;
         if (!(exists && cur.staged) && (rc = fs_stage(m, rel, rel, exists && !(flags & O_TRUNC) ? &cur : NULL)))
             break;

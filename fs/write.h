@@ -40,6 +40,8 @@ int fs_sync(int wait, void (*report)(void *ctx, const char *prefix, const char *
  * making rel a staged file with the bytes of src_rel (src NULL: empty), journaled. */
 uint64_t fs_write_lock(struct mount *m, const char *rel);
 int fs_stage(struct mount *m, const char *rel, const char *src_rel, const struct fs_attr *src);
+/* 0 if rel's parent is a directory (the root counts), else -ENOENT / -ENOTDIR / -errno. */
+int fs_parent_is_dir(struct mount *m, const char *rel);
 /* At exit: waits up to UFSHIM_ASYNC_WAIT for this process's queued uploads; logs what is left. */
 void fs_write_exit(void);
 
