@@ -325,3 +325,79 @@ def test_chmod_and_link_answer_clearly(uploaded, cache_dir, where):
         if msg:
             assert msg in r.stderr, cmd
     assert store_keys(uploaded, where) == [], "mv out of the mount copies, then removes the object"
+
+
+def test_the_last_of_dup_and_fork_inherited_descriptors_publishes(uploaded, cache_dir, where):
+    env = wenv(uploaded, cache_dir, where)
+    code = f"""
+import os, sys
+fd = os.open("{MNT}/shared.bin", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+os.write(fd, b"parent\\n")
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.read(r, 1)                      # until the parent has closed its descriptors
+    os.write(fd, b"child\\n")
+    os.close(fd)
+    os._exit(0)
+d = os.dup(fd)
+os.close(fd)
+os.close(d)
+print("parent closed", flush=True)
+sys.stdin.readline()
+os.write(w, b"x")
+os.waitpid(pid, 0)
+"""
+    p = subprocess.Popen([PY, "-c", code], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "parent closed"
+    assert store_keys(uploaded, where) == [], "the child still writes: nothing is published yet"
+    p.communicate("go\n", timeout=60)
+    assert p.returncode == 0
+    assert store_bytes(uploaded, f"{where}/shared.bin") == b"parent\nchild\n"
+
+
+def test_mmap_and_stdio_writers(uploaded, cache_dir, where, tmp_path):
+    env = wenv(uploaded, cache_dir, where)
+    code = """
+import ctypes, mmap, os, sys
+root = sys.argv[1]
+libc = ctypes.CDLL(None)
+libc.fopen.restype = ctypes.c_void_p
+f = libc.fopen((root + "/stdio.txt").encode(), b"w")
+for i in range(1000):
+    libc.fputs(b"a line written through stdio\\n", ctypes.c_void_p(f))
+assert libc.fclose(ctypes.c_void_p(f)) == 0
+with open(root + "/mapped.bin", "wb") as g:
+    g.truncate(20 << 20)
+with open(root + "/mapped.bin", "r+b") as g:
+    m = mmap.mmap(g.fileno(), 0)
+    for off in range(0, 20 << 20, 1 << 20):
+        m[off:off + 5] = b"%05d" % (off >> 20)
+    m.flush()
+    m.close()
+"""
+    run([PY, "-c", code, str(tmp_path)])
+    run([PY, "-c", code, MNT], env=env)
+    for name in ["stdio.txt", "mapped.bin"]:
+        assert store_bytes(uploaded, f"{where}/{name}") == (tmp_path / name).read_bytes(), name
+
+
+def test_fsync_publishes_what_is_written_so_far(uploaded, cache_dir, where):
+    env = wenv(uploaded, cache_dir, where)
+    code = f"""
+import os, sys
+f = open("{MNT}/log.txt", "wb")
+f.write(b"first\\n")
+f.flush()
+os.fsync(f.fileno())
+print("synced", flush=True)
+sys.stdin.readline()
+f.write(b"second\\n")
+f.close()
+"""
+    p = subprocess.Popen([PY, "-c", code], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "synced"
+    assert store_bytes(uploaded, f"{where}/log.txt") == b"first\n"
+    p.communicate("go\n", timeout=60)
+    assert p.returncode == 0
+    assert store_bytes(uploaded, f"{where}/log.txt") == b"first\nsecond\n"
