@@ -99,7 +99,7 @@ int fs_dir_open(struct mount *m, const char *rel, struct fs_dir **out)
     }
     if (rc == 0 && m->write_mode != WRITE_RO) {
         rc = overlay_children(m->id, rel, add_own, d);
-        qsort(d->own, (size_t)d->n_own, sizeof *d->own, cmp_own);
+        if (d->n_own) qsort(d->own, (size_t)d->n_own, sizeof *d->own, cmp_own);
     }
     if (rc == 0) {
         rc = open_store_side(d, m, rel);
