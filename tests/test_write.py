@@ -211,7 +211,8 @@ db.commit()
 db.close()
 """
     run([PY, "-c", code, str(tmp_path / "local.db")])
-    run([PY, "-c", code, f"{MNT}/sub.db"], env=env, check=False)   # no parent: must fail
+    r = run([PY, "-c", code, f"{MNT}/nodir/t.db"], env=env, check=False, text=True)
+    assert r.returncode != 0 and "unable to open database" in r.stderr, "no parent directory: ENOENT"
     sh(f"mkdir {MNT}/dbs", env)
     run([PY, "-c", code, f"{MNT}/dbs/t.db"], env=env)
     query = "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*), sum(length(v)) from t').fetchone())"
