@@ -40,18 +40,32 @@ static int writable(struct mount *m, const char *rel, struct fs_attr *a)
     return rc;
 }
 
+/* rel's bytes are no longer owed: the journal entry goes, and a multipart upload a dead
+ * process left open for it is aborted. */
+static void forget_owed(struct mount *m, const char *rel)
+{
+    struct journal_entry e;
+    char key[4200];
+    upload_discard(m, rel);
+    if (journal_get(m->id, rel, &e) != 0) return;
+    if (e.upload_id[0]) {
+        key_of(m, rel, "", key, sizeof key);
+        m->ops->multipart_abort(m->backend, key, e.upload_id);
+    }
+    journal_remove(m->id, rel);
+}
+
 /* Removes a file: from the store (through/async), then from the node's view. Caller holds the lock. */
 static int remove_file(struct mount *m, const char *rel)
 {
     char key[4200];
     int rc;
-    upload_discard(m, rel);
     if (uploads(m)) {
         key_of(m, rel, "", key, sizeof key);
         if ((rc = m->ops->remove(m->backend, key))) return rc;
     }
     if ((rc = overlay_set(m->id, rel, NULL))) return rc;
-    journal_remove(m->id, rel);
+    forget_owed(m, rel);
     return 0;
 }
 
@@ -123,7 +137,7 @@ static int rename_file(struct mount *m, const char *from, const char *to, const 
         /* bytes written on this node: move them (and what is owed for them) to the new name */
         struct journal_entry e;
         int owed = journal_get(m->id, from, &e) == 0;
-        upload_discard(m, from);
+        forget_owed(m, to);             /* what the destination owed is replaced */
         if (owed) {
             snprintf(e.rel, sizeof e.rel, "%s", to);
             e.upload_id[0] = e.published[0] = 0;
@@ -136,7 +150,7 @@ static int rename_file(struct mount *m, const char *from, const char *to, const 
             if (owed) journal_remove(m->id, to);
             return rc;
         }
-        if (owed) journal_remove(m->id, from);
+        if (owed) forget_owed(m, from);   /* an upload left open for it is for the old key */
         /* the old name may exist in the store (a file opened for update, then renamed) */
         if (uploads(m)) {
             key_of(m, from, "", key_from, sizeof key_from);
@@ -155,8 +169,7 @@ static int rename_file(struct mount *m, const char *from, const char *to, const 
     if ((rc = m->ops->copy(m->backend, key_from, key_to, &info))) return rc;
     info.size = src->size;
     info.mtime = src->mtime;
-    upload_discard(m, to);
-    journal_remove(m->id, to);
+    forget_owed(m, to);
     if ((rc = overlay_set(m->id, to, &info))) return rc;
     return remove_file(m, from);
 }

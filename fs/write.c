@@ -74,6 +74,17 @@ static int copy_in(struct mount *m, const char *rel, const struct fs_attr *attr,
     return rc;
 }
 
+/* Records that rel's bytes are owed to the store (modes through and async). */
+static int ensure_owed(struct mount *m, const char *rel)
+{
+    struct journal_entry e;
+    if (m->write_mode == WRITE_CACHE || journal_get(m->id, rel, &e) == 0) return 0;
+    memset(&e, 0, sizeof e);
+    snprintf(e.mount_id, sizeof e.mount_id, "%s", m->id);
+    snprintf(e.rel, sizeof e.rel, "%s", rel);
+    return journal_put(&e);
+}
+
 int fs_stage(struct mount *m, const char *rel, const char *src_rel, const struct fs_attr *src)
 {
     char tmp[PATH_MAX], path[PATH_MAX];
@@ -83,13 +94,7 @@ int fs_stage(struct mount *m, const char *rel, const char *src_rel, const struct
     if (src) rc = copy_in(m, src_rel, src, fd);
     if (rc == 0 && fchmod(fd, 0644) != 0) rc = -errno;
     close(fd);
-    if (rc == 0 && m->write_mode != WRITE_CACHE) {
-        struct journal_entry e;
-        memset(&e, 0, sizeof e);
-        snprintf(e.mount_id, sizeof e.mount_id, "%s", m->id);
-        snprintf(e.rel, sizeof e.rel, "%s", rel);
-        rc = journal_put(&e);
-    }
+    if (rc == 0) rc = ensure_owed(m, rel);
     if (rc == 0) rc = overlay_make_parents(m->id, rel);
     if (rc == 0 && rename(tmp, path) != 0) rc = -errno;
     if (rc) {
@@ -122,6 +127,7 @@ int fs_open_write(struct mount *m, const char *rel, int flags, struct fs_attr *a
         if (rc) break;
         if (!(exists && cur.staged) && (rc = fs_stage(m, rel, rel, exists && !(flags & O_TRUNC) ? &cur : NULL)))
             break;
+        if (exists && cur.staged && (rc = ensure_owed(m, rel))) break;
         /* read-write even for O_WRONLY: the shared lock below needs a readable description */
         if ((fd = open(path, (flags & STAGED_FLAGS) | O_RDWR)) < 0) { rc = -errno; if (rc == -ENOENT) continue; break; }
         /* waits while a publisher holds the file; then it may have been published: look again */
@@ -167,10 +173,12 @@ static void adopt(struct mount *m, const char *rel, const struct object_info *in
     else blockfile_adopt(&obj, path);
 }
 
+/* What was uploaded, as "SIZE CTIME ETAG": the change time moves with every write and cannot
+ * be set back by a program, so equal marks mean the same bytes. */
 static void published_mark(const struct stat *st, const struct object_info *info, char *out, size_t outlen)
 {
-    snprintf(out, outlen, "%llu %lld.%09ld %s", (unsigned long long)st->st_size, (long long)st->st_mtim.tv_sec,
-             st->st_mtim.tv_nsec, info->etag);
+    snprintf(out, outlen, "%llu %lld.%09ld %s", (unsigned long long)st->st_size, (long long)st->st_ctim.tv_sec,
+             st->st_ctim.tv_nsec, info->etag);
 }
 
 /* Uploads rel's staged bytes. closing: only if no writer remains, and then the entry becomes
