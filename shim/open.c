@@ -254,13 +254,13 @@ EXPORT FILE *freopen(const char *path, const char *mode, FILE *stream)
     fd = shim_open_path(&vp, fopen_flags(mode));
     if (fd < 0) { errno = -fd; return NULL; }
     if (shim_complete_fd(fd) < 0) { int e = errno; fdt_clear(fd); close(fd); errno = e; return NULL; }
-    /* Reopen the stream on the cached copy, then point its descriptor at ours. */
-    char self[64];
-    snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
-    FILE *f = REAL(freopen)(self, mode, stream);
+    /* Reset the stream on /dev/null, then make its descriptor a duplicate of ours: the same
+     * open file description (a writer's carries the lock that marks it as one, see fs/write.h). */
+    FILE *f = REAL(freopen)("/dev/null", mode, stream);
+    if (f && REAL(dup3)(fd, fileno(f), fopen_flags(mode) & O_CLOEXEC) < 0) f = NULL;
     if (f) fdt_dup(fd, fileno(f));
     fdt_clear(fd);
-    close(fd);
+    REAL(close)(fd);                /* not a last close: the stream's descriptor remains */
     return f;
 }
 EXPORT FILE *freopen64(const char *path, const char *mode, FILE *stream) __attribute__((alias("freopen")));

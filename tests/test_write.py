@@ -368,6 +368,10 @@ f = libc.fopen((root + "/stdio.txt").encode(), b"w")
 for i in range(1000):
     libc.fputs(b"a line written through stdio\\n", ctypes.c_void_p(f))
 assert libc.fclose(ctypes.c_void_p(f)) == 0
+libc.freopen.restype = ctypes.c_void_p
+f = libc.freopen((root + "/reopened.txt").encode(), b"w", ctypes.c_void_p(libc.fopen(b"/dev/null", b"w")))
+libc.fputs(b"written after freopen\n", ctypes.c_void_p(f))
+assert libc.fclose(ctypes.c_void_p(f)) == 0
 with open(root + "/mapped.bin", "wb") as g:
     g.truncate(20 << 20)
 with open(root + "/mapped.bin", "r+b") as g:
@@ -379,7 +383,7 @@ with open(root + "/mapped.bin", "r+b") as g:
 """
     run([PY, "-c", code, str(tmp_path)])
     run([PY, "-c", code, MNT], env=env)
-    for name in ["stdio.txt", "mapped.bin"]:
+    for name in ["stdio.txt", "reopened.txt", "mapped.bin"]:
         assert store_bytes(uploaded, f"{where}/{name}") == (tmp_path / name).read_bytes(), name
 
 
