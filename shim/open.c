@@ -280,18 +280,27 @@ EXPORT int close(int fd)
     return w ? shim_writer_closed(w, rc) : rc;
 }
 
+/* After the kernel closed [first, last]: forget them; writers among them were closed too. */
+static void closed_range(unsigned first, unsigned last)
+{
+    for (unsigned fd = first; fdt_any && fd <= last && fd < (1u << 20); fd++) {
+        struct fd_entry *w = shim_writer_of((int)fd);
+        fdt_clear((int)fd);
+        if (w && shim_writer_closed(w, 0)) log_error("closing a file by close_range: its upload failed");
+    }
+}
+
 EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
     int rc = REAL(close_range)(first, last, flags);
-    if (rc == 0 && !(flags & CLOSE_RANGE_CLOEXEC) && fdt_any)
-        for (unsigned fd = first; fd <= last && fd < (1u << 20); fd++) fdt_clear((int)fd);
+    if (rc == 0 && !(flags & CLOSE_RANGE_CLOEXEC)) closed_range(first, last);
     return rc;
 }
 
 EXPORT void closefrom(int lowfd)
 {
-    for (int fd = lowfd; fdt_any && fd < (1 << 20); fd++) fdt_clear(fd);
     REAL(closefrom)(lowfd);
+    if (lowfd >= 0) closed_range((unsigned)lowfd, ~0u);
 }
 
 EXPORT int fclose(FILE *stream)
