@@ -370,7 +370,7 @@ for i in range(1000):
 assert libc.fclose(ctypes.c_void_p(f)) == 0
 libc.freopen.restype = ctypes.c_void_p
 f = libc.freopen((root + "/reopened.txt").encode(), b"w", ctypes.c_void_p(libc.fopen(b"/dev/null", b"w")))
-libc.fputs(b"written after freopen\n", ctypes.c_void_p(f))
+libc.fputs(b"written after freopen\\n", ctypes.c_void_p(f))
 assert libc.fclose(ctypes.c_void_p(f)) == 0
 with open(root + "/mapped.bin", "wb") as g:
     g.truncate(20 << 20)
