@@ -76,10 +76,6 @@ static void meta_key(const struct mount *m, const char *rel, char *out, size_t o
     snprintf(out, outlen, "%s%s%s", m->id, *rel ? "/" : "", rel);
 }
 
-static void full_key(const struct mount *m, const char *rel, char *out, size_t outlen)
-{
-    snprintf(out, outlen, "%s%s", m->key_prefix, rel);
-}
 
 static void set_attr(const struct mount *m, const char *rel, int is_dir, const struct object_info *info,
                      struct fs_attr *out)
@@ -214,7 +210,7 @@ int fs_stat(struct mount *m, const char *rel, struct fs_attr *out)
         return -ENOENT;
     }
     if (rc == 1) return 0;
-    full_key(m, rel, key, sizeof key);
+    mount_key(m, rel, "", key, sizeof key);
     rc = m->ops->head(m->backend, key, &info);
     if (rc == 0) {
         meta_put(mk, META_FILE, &info, m->meta_ttl);
@@ -308,7 +304,7 @@ int fs_list(struct mount *m, const char *rel, struct meta_listing **out)
     }
     meta_key(m, rel, mk, sizeof mk);
     if ((*out = meta_get_listing(mk))) { meta_listing_unref(b.l); return 0; }
-    snprintf(prefix, sizeof prefix, "%s%s%s", m->key_prefix, rel, *rel ? "/" : "");
+    mount_key(m, rel, *rel ? "/" : "", prefix, sizeof prefix);
     rc = m->ops->list(m->backend, prefix, 0, add_child, &b);
     if (rc == 0 && b.l->n == 0 && *rel) {
         /* Empty: an empty directory (marker object), a file, or nothing at all. */
@@ -369,7 +365,7 @@ static int make_object(struct mount *m, const char *rel, const struct fs_attr *a
     struct fetch_ctx *f = calloc(1, sizeof *f);
     if (!f) return -ENOMEM;
     f->m = m;
-    full_key(m, rel, f->key, sizeof f->key);
+    mount_key(m, rel, "", f->key, sizeof f->key);
     snprintf(f->etag, sizeof f->etag, "%s", attr->etag);
     store_object_name(m->url, f->key, attr->etag, attr->size, obj->name);
     obj->size = attr->size;
@@ -385,7 +381,7 @@ int fs_is_cached(struct mount *m, const char *rel, const struct fs_attr *attr)
     struct cache_object obj = {.size = attr->size};    /* naming it is all a check needs */
     char key[4200];
     if (attr->size > m->whole_max) return 0;
-    full_key(m, rel, key, sizeof key);
+    mount_key(m, rel, "", key, sizeof key);
     store_object_name(m->url, key, attr->etag, attr->size, obj.name);
     return wholefile_cached(&obj);
 }
@@ -449,7 +445,7 @@ int fs_open_file(struct mount *m, const char *rel, const struct fs_attr *known, 
     if (rc != -ESTALE) return rc;
     /* The object changed since its metadata was taken (here or on another node): ask the store
      * once, and remember its answer for every process on the node. */
-    full_key(m, rel, key, sizeof key);
+    mount_key(m, rel, "", key, sizeof key);
     meta_key(m, rel, mk, sizeof mk);
     meta_forget(mk);
     rc = m->ops->head(m->backend, key, &info);

@@ -63,6 +63,8 @@ static inline int mount_maybe(const char *path)
 /* 1 if abs (normalised) is a strict ancestor of a mount prefix. */
 int mount_is_ancestor(const char *abs);
 struct mount *mount_by_id(const char *id, size_t len);
+/* The store key of a path inside m (rel as from mount_lookup), followed by suffix ("" or "/"). */
+void mount_key(const struct mount *m, const char *rel, const char *suffix, char *out, size_t outlen);
 /* Parses "4M", "64MiB", "1G", "1000" into bytes; -1 if malformed. */
 int64_t parse_size(const char *s);
 

@@ -113,7 +113,7 @@ static void lister(void *arg)
         b->segs[1 + i] = t.seg;
         snprintf(t.key, sizeof t.key, "%s/", t.dir);   /* the directory exists even if empty */
         rc = t.seg ? index_segment_add(t.seg, t.key, 0, 0, "") : -ENOMEM;
-        snprintf(prefix, sizeof prefix, "%s%s/", b->m->key_prefix, t.dir);
+        mount_key(b->m, t.dir, "/", prefix, sizeof prefix);
         if (rc == 0) rc = b->m->ops->list(b->m->backend, prefix, 1, subtree_entry, &t);
         if (rc) __atomic_store_n(&b->failed, rc, __ATOMIC_RELAXED);
     }

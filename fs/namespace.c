@@ -27,11 +27,6 @@ static int uploads(const struct mount *m)
     return m->write_mode == WRITE_THROUGH || m->write_mode == WRITE_ASYNC;
 }
 
-static void key_of(const struct mount *m, const char *rel, const char *suffix, char *out, size_t outlen)
-{
-    snprintf(out, outlen, "%s%s%s", m->key_prefix, rel, suffix);
-}
-
 /* Existence and write permission: 0 with *a filled, or -errno (EROFS on a read-only mount). */
 static int writable(struct mount *m, const char *rel, struct fs_attr *a)
 {
@@ -49,7 +44,7 @@ static void forget_owed(struct mount *m, const char *rel)
     upload_discard(m, rel);
     if (journal_get(m->id, rel, &e) != 0) return;
     if (e.upload_id[0]) {
-        key_of(m, rel, "", key, sizeof key);
+        mount_key(m, rel, "", key, sizeof key);
         m->ops->multipart_abort(m->backend, key, e.upload_id);
     }
     journal_remove(m->id, rel);
@@ -61,7 +56,7 @@ static int remove_file(struct mount *m, const char *rel)
     char key[4200];
     int rc;
     if (uploads(m)) {
-        key_of(m, rel, "", key, sizeof key);
+        mount_key(m, rel, "", key, sizeof key);
         if ((rc = m->ops->remove(m->backend, key))) return rc;
     }
     if ((rc = overlay_set(m->id, rel, NULL))) return rc;
@@ -93,7 +88,7 @@ int fs_mkdir(struct mount *m, const char *rel)
     if (m->write_mode == WRITE_RO) return -EROFS;
     if ((rc = fs_parent_is_dir(m, rel))) return rc;
     if (uploads(m)) {
-        key_of(m, rel, "/", key, sizeof key);
+        mount_key(m, rel, "/", key, sizeof key);
         if ((rc = m->ops->put(m->backend, key, "", 0, &info))) return rc;
     }
     return overlay_set_dir(m->id, rel, 0);
@@ -120,7 +115,7 @@ int fs_rmdir(struct mount *m, const char *rel)
     if (!a.is_dir) return -ENOTDIR;
     if ((rc = is_empty_dir(m, rel))) return rc;
     if (uploads(m)) {
-        key_of(m, rel, "/", key, sizeof key);
+        mount_key(m, rel, "/", key, sizeof key);
         if ((rc = m->ops->remove(m->backend, key))) return rc;
     }
     return overlay_set_dir(m->id, rel, 1);
@@ -153,7 +148,7 @@ static int rename_file(struct mount *m, const char *from, const char *to, const 
         if (owed) forget_owed(m, from);   /* an upload left open for it is for the old key */
         /* the old name may exist in the store (a file opened for update, then renamed) */
         if (uploads(m)) {
-            key_of(m, from, "", key_from, sizeof key_from);
+            mount_key(m, from, "", key_from, sizeof key_from);
             m->ops->remove(m->backend, key_from);
         }
         overlay_set(m->id, from, NULL);
@@ -164,8 +159,8 @@ static int rename_file(struct mount *m, const char *from, const char *to, const 
         if ((rc = fs_stage(m, to, from, src))) return rc;
         return overlay_set(m->id, from, NULL);
     }
-    key_of(m, from, "", key_from, sizeof key_from);
-    key_of(m, to, "", key_to, sizeof key_to);
+    mount_key(m, from, "", key_from, sizeof key_from);
+    mount_key(m, to, "", key_to, sizeof key_to);
     if ((rc = m->ops->copy(m->backend, key_from, key_to, &info))) return rc;
     info.size = src->size;
     info.mtime = src->mtime;

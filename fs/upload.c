@@ -65,7 +65,7 @@ static struct upload *find(struct mount *m, const char *rel, int create)
     if (!u && create && (u = calloc(1, sizeof *u))) {
         u->m = m;
         snprintf(u->rel, sizeof u->rel, "%s", rel);
-        snprintf(u->key, sizeof u->key, "%s%s", m->key_prefix, rel);
+        mount_key(m, rel, "", u->key, sizeof u->key);
         u->fd = -1;
         pthread_mutex_init(&u->lock, NULL);
         pthread_cond_init(&u->done, NULL);
@@ -256,7 +256,7 @@ int upload_file(struct mount *m, const char *rel, int fd, uint64_t size, struct 
     /* an upload left open by a process that died: abort it, its parts are not ours to trust */
     if (journal_get(m->id, rel, &je) == 0 && je.upload_id[0] && (!u || strcmp(u->upload_id, je.upload_id))) {
         char key[4200];
-        snprintf(key, sizeof key, "%s%s", m->key_prefix, rel);
+        mount_key(m, rel, "", key, sizeof key);
         if (m->ops->multipart_abort(m->backend, key, je.upload_id) == 0) {
             je.upload_id[0] = 0;
             journal_put(&je);
@@ -264,7 +264,7 @@ int upload_file(struct mount *m, const char *rel, int fd, uint64_t size, struct 
     }
     if (size <= UPLOAD_PART_SIZE && !u) {
         char key[4200];
-        snprintf(key, sizeof key, "%s%s", m->key_prefix, rel);
+        mount_key(m, rel, "", key, sizeof key);
         return put_whole(m, key, fd, size, info);
     }
     if (!u && !(u = find(m, rel, 1))) return -ENOMEM;

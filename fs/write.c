@@ -167,7 +167,7 @@ static void adopt(struct mount *m, const char *rel, const struct object_info *in
 {
     struct cache_object obj = {.size = info->size, .mtime = info->mtime};
     char key[4200];
-    snprintf(key, sizeof key, "%s%s", m->key_prefix, rel);
+    mount_key(m, rel, "", key, sizeof key);
     store_object_name(m->url, key, info->etag, info->size, obj.name);
     if (info->size <= m->whole_max) wholefile_adopt(&obj, path);
     else blockfile_adopt(&obj, path);
