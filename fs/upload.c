@@ -271,7 +271,10 @@ int upload_file(struct mount *m, const char *rel, int fd, uint64_t size, struct 
     unlink_upload(u);               /* this call owns it now */
     wait_idle(u);
     while ((size + part - 1) / part > BACKEND_PARTS_MAX) part *= 2;
-    if (u->part_size && u->part_size != part) abort_upload(u), memset(u->parts, 0, sizeof *u->parts * (size_t)u->n_parts);
+    if (u->part_size && u->part_size != part) {   /* grew past 10,000 early parts: start over */
+        abort_upload(u);
+        memset(u->parts, 0, sizeof *u->parts * (size_t)u->n_parts);
+    }
     u->part_size = part;
     n = size ? (int)((size + part - 1) / part) : 1;
     if (u->fd >= 0) close(u->fd);
