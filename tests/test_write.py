@@ -317,15 +317,16 @@ def test_read_only_mount_refuses_writes(uploaded, cache_dir, where):
     assert "No such file" in r.stderr
 
 
-def test_chmod_and_link_answer_clearly(uploaded, cache_dir, where):
+def test_chmod_and_link_answer_clearly(uploaded, cache_dir, where, tmp_path):
     env = wenv(uploaded, cache_dir, where)
     sh(f"echo x > {MNT}/f && chmod 644 {MNT}/f", env)       # what is already there: fine
     for cmd, msg in [(f"chmod 600 {MNT}/f", "Operation not permitted"), (f"ln {MNT}/f {MNT}/g", "Operation not permitted"),
-                     (f"ln -s f {MNT}/s", "Operation not permitted"), (f"mv {MNT}/f /tmp/", None)]:
+                     (f"ln -s f {MNT}/s", "Operation not permitted"), (f"mv {MNT}/f {tmp_path}/", None)]:
         r = sh(cmd, env, check=msg is None)
         if msg:
             assert msg in r.stderr, cmd
     assert store_keys(uploaded, where) == [], "mv out of the mount copies, then removes the object"
+    assert (tmp_path / "f").read_text() == "x\n"
 
 
 def test_the_last_of_dup_and_fork_inherited_descriptors_publishes(uploaded, cache_dir, where):
