@@ -168,7 +168,7 @@ EXPORT int statx(int dirfd, const char *path, int flags, unsigned mask, struct s
     return statx_at(dirfd, path, flags, mask, stx);
 }
 
-/* The file system a mount path lives on: the cache's numbers, marked read-only. */
+/* The file system a mount path lives on: the cache's numbers, marked read-only for write=ro. */
 static int statvfs_mount(const char *path, struct statvfs *out, int (*real)(const char *, struct statvfs *))
 {
     struct vpath vp;
@@ -177,7 +177,7 @@ static int statvfs_mount(const char *path, struct statvfs *out, int (*real)(cons
     if (rc == 0) return real(vp.pass, out);
     if (rc < 0 || (rc = stat_vpath(&vp, &a))) return shim_fail(rc);
     if (real(store_root(), out)) return -1;
-    out->f_flag |= ST_RDONLY;
+    if (vp.m->write_mode == WRITE_RO) out->f_flag |= ST_RDONLY;
     return 0;
 }
 
@@ -198,13 +198,13 @@ EXPORT int statfs(const char *path, struct statfs *out)
     if (rc == 0) return REAL(statfs)(vp.pass, out);
     if (rc < 0 || (rc = stat_vpath(&vp, &a))) return shim_fail(rc);
     if (REAL(statfs)(store_root(), out)) return -1;
-    out->f_flags |= ST_RDONLY;
+    if (vp.m->write_mode == WRITE_RO) out->f_flags |= ST_RDONLY;
     return 0;
 }
 EXPORT int statfs64(const char *path, struct statfs64 *out) __attribute__((alias("statfs")));
 
-/* access() semantics on a mount: everything readable, directories searchable, nothing
- * writable (EROFS), files not executable. */
+/* access() semantics on a mount: everything readable, directories searchable, everything
+ * writable unless the mount is write=ro (EROFS), files not executable. */
 __attribute__((noinline)) static int access_at(int dirfd, const char *path, int mode, int flags,
                      int (*real)(int, const char *, int, int))
 {
@@ -214,7 +214,7 @@ __attribute__((noinline)) static int access_at(int dirfd, const char *path, int 
     rc = resolve_at(dirfd, path, &vp);
     if (rc == 0) return real(dirfd, vp.pass, mode, flags);
     if (rc < 0 || (rc = stat_vpath(&vp, &a))) return shim_fail(rc);
-    if (mode & W_OK) return shim_fail(-EROFS);
+    if ((mode & W_OK) && vp.m->write_mode == WRITE_RO) return shim_fail(-EROFS);
     if ((mode & X_OK) && !a.is_dir) return shim_fail(-EACCES);
     errno = saved;
     return 0;

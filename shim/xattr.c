@@ -1,6 +1,7 @@
 /* shim/xattr.c — extended attributes of mount paths: objects carry none the shim exposes, so
  * get answers ENODATA and list answers an empty list (tools such as ls ask for ACLs and SELinux
- * labels on every file); set/remove answer EROFS. A missing path is ENOENT. */
+ * labels on every file); set/remove answer ENOTSUP (objects keep no extended attributes; cp -a
+ * and tar --xattrs take that as "not supported here"). A missing path is ENOENT. */
 #include <fcntl.h>
 #include <sys/xattr.h>
 
@@ -33,7 +34,7 @@ XATTR_HOOK(ssize_t, getxattr, ENODATA, (const char *p, const char *n, void *v, s
 XATTR_HOOK(ssize_t, lgetxattr, ENODATA, (const char *p, const char *n, void *v, size_t s), p, (pass, n, v, s))
 XATTR_HOOK(ssize_t, listxattr, 0, (const char *p, char *l, size_t s), p, (pass, l, s))
 XATTR_HOOK(ssize_t, llistxattr, 0, (const char *p, char *l, size_t s), p, (pass, l, s))
-XATTR_HOOK(int, setxattr, EROFS, (const char *p, const char *n, const void *v, size_t s, int f), p, (pass, n, v, s, f))
-XATTR_HOOK(int, lsetxattr, EROFS, (const char *p, const char *n, const void *v, size_t s, int f), p, (pass, n, v, s, f))
-XATTR_HOOK(int, removexattr, EROFS, (const char *p, const char *n), p, (pass, n))
-XATTR_HOOK(int, lremovexattr, EROFS, (const char *p, const char *n), p, (pass, n))
+XATTR_HOOK(int, setxattr, ENOTSUP, (const char *p, const char *n, const void *v, size_t s, int f), p, (pass, n, v, s, f))
+XATTR_HOOK(int, lsetxattr, ENOTSUP, (const char *p, const char *n, const void *v, size_t s, int f), p, (pass, n, v, s, f))
+XATTR_HOOK(int, removexattr, ENOTSUP, (const char *p, const char *n), p, (pass, n))
+XATTR_HOOK(int, lremovexattr, ENOTSUP, (const char *p, const char *n), p, (pass, n))

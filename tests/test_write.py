@@ -315,11 +315,24 @@ def test_read_only_mount_refuses_writes(uploaded, cache_dir, where):
         assert r.returncode != 0 and "Read-only file system" in r.stderr, cmd
     r = sh(f"rm {MNT}/nothing", env, check=False)
     assert "No such file" in r.stderr
+    assert sh(f"test -w {MNT}; echo $?", env).stdout == "1\n", "access(W_OK) says read-only"
+    flags = f"import os; print(os.statvfs('{MNT}').f_flag & os.ST_RDONLY != 0)"
+    assert run([PY, "-c", flags], env=env, text=True).stdout == "True\n", "statvfs says read-only"
 
 
 def test_chmod_and_link_answer_clearly(uploaded, cache_dir, where, tmp_path):
     env = wenv(uploaded, cache_dir, where)
     sh(f"echo x > {MNT}/f && chmod 644 {MNT}/f", env)       # what is already there: fine
+    assert sh(f"test -w {MNT}/f && test -w {MNT} && echo writable", env).stdout == "writable\n"
+    probe = f"""
+import errno, os
+print(os.statvfs('{MNT}').f_flag & os.ST_RDONLY != 0)
+try:
+    os.setxattr('{MNT}/f', 'user.k', b'v')
+except OSError as e:
+    print(errno.errorcode[e.errno])
+"""
+    assert run([PY, "-c", probe], env=env, text=True).stdout == "False\nENOTSUP\n"
     for cmd, msg in [(f"chmod 600 {MNT}/f", "Operation not permitted"), (f"ln {MNT}/f {MNT}/g", "Operation not permitted"),
                      (f"ln -s f {MNT}/s", "Operation not permitted"), (f"mv {MNT}/f {tmp_path}/", None)]:
         r = sh(cmd, env, check=msg is None)
