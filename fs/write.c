@@ -304,7 +304,7 @@ void fs_write_exit(void)
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_sec += (time_t)limit;
     pthread_mutex_lock(&queue_lock);
-    if (own_pending) log_info("waiting up to %.0f s for %d queued upload(s)", limit, own_pending);
+    if (own_pending) log_warn("waiting up to %.0f s (UFSHIM_ASYNC_WAIT) for %d queued upload(s)", limit, own_pending);
     while (own_pending && pthread_cond_timedwait(&queue_done, &queue_lock, &deadline) == 0) {}
     if (own_pending)
         log_warn("%d upload(s) still pending at exit (UFSHIM_ASYNC_WAIT=%.0f s); they are journaled in the cache "

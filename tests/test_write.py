@@ -420,3 +420,24 @@ f.close()
     p.communicate("go\n", timeout=60)
     assert p.returncode == 0
     assert store_bytes(uploaded, f"{where}/log.txt") == b"first\nsecond\n"
+
+
+def test_async_close_returns_at_once_and_exit_waits_for_the_upload(uploaded, cache_dir, where, tmp_path,
+                                                                   proxy_factory):
+    slow = proxy_factory(rtt_ms=20, stream_mb_s=1)
+    env = wenv(uploaded, cache_dir, where, endpoint=slow.endpoint, write="async")
+    src = tmp_path / "ckpt.bin"
+    src.write_bytes(os.urandom(12 << 20))
+    code = f"""
+import shutil, sys
+shutil.copyfile({str(src)!r}, "{MNT}/ckpt.bin")
+print("closed", flush=True)
+sys.stdin.readline()
+"""
+    p = subprocess.Popen([PY, "-c", code], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "closed"
+    assert store_keys(uploaded, where) == [], "close did not wait for the upload"
+    out, err = p.communicate("exit\n", timeout=120)     # exit waits for the queued upload
+    assert p.returncode == 0 and "waiting up to" in err, err
+    assert store_bytes(uploaded, f"{where}/ckpt.bin") == src.read_bytes()
