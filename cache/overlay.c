@@ -42,8 +42,14 @@ static enum overlay_kind read_record(const char *path, const struct stat *st, st
     return OV_RECORD;
 }
 
-static enum overlay_kind kind_of(const char *path, const struct stat *st, struct object_info *info)
+static int expired(const struct stat *st, double max_age)
 {
+    return (st->st_mode & S_ISVTX) && max_age >= 0 && difftime(time(NULL), st->st_mtime) > max_age;
+}
+
+static enum overlay_kind kind_of(const char *path, const struct stat *st, double max_age, struct object_info *info)
+{
+    if (expired(st, max_age)) return OV_NONE;
     if (S_ISDIR(st->st_mode)) return (st->st_mode & S_ISVTX) ? OV_DELETED : OV_DIR;
     if (!(st->st_mode & S_ISVTX)) {
         if (info) {
@@ -57,20 +63,21 @@ static enum overlay_kind kind_of(const char *path, const struct stat *st, struct
     return read_record(path, st, info);
 }
 
-enum overlay_kind overlay_lookup(const char *mount_id, const char *rel, struct object_info *info)
+enum overlay_kind overlay_lookup(const char *mount_id, const char *rel, double max_age, struct object_info *info)
 {
     char path[PATH_MAX];
     struct stat st;
     struct object_info ignored;
     if (!*rel) return OV_NONE;
     overlay_path(mount_id, rel, path, sizeof path);
-    if (lstat(path, &st) == 0) return kind_of(path, &st, info ? info : &ignored);
+    if (lstat(path, &st) == 0) return kind_of(path, &st, max_age, info ? info : &ignored);
     if (errno != ENOTDIR) return OV_NONE;
     /* an ancestor is a file: deleted (a whiteout) or a real file */
     for (char *slash; (slash = strrchr(path, '/'));) {
         *slash = 0;
         if (lstat(path, &st) == 0 && S_ISREG(st.st_mode))
-            return (st.st_mode & S_ISVTX) && st.st_size == 0 ? OV_DELETED : OV_BELOW_FILE;
+            return expired(&st, max_age) ? OV_NONE
+                   : (st.st_mode & S_ISVTX) && st.st_size == 0 ? OV_DELETED : OV_BELOW_FILE;
     }
     return OV_NONE;
 }
@@ -129,7 +136,7 @@ int overlay_set_dir(const char *mount_id, const char *rel, int deleted)
     return chmod(path, mode) != 0 ? -errno : 0;   /* mkdir applies the umask; the mode is the mark */
 }
 
-int overlay_children(const char *mount_id, const char *rel, overlay_entry_fn fn, void *ctx)
+int overlay_children(const char *mount_id, const char *rel, double max_age, overlay_entry_fn fn, void *ctx)
 {
     char path[PATH_MAX];
     struct dirent *de;
@@ -141,7 +148,8 @@ int overlay_children(const char *mount_id, const char *rel, overlay_entry_fn fn,
     while (rc == 0 && (de = readdir(d))) {
         if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2]))) continue;
         if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-        rc = fn(ctx, de->d_name, kind_of(NULL, &st, NULL));
+        enum overlay_kind kind = kind_of(NULL, &st, max_age, NULL);
+        if (kind != OV_NONE) rc = fn(ctx, de->d_name, kind);
     }
     closedir(d);
     return rc;

@@ -30,7 +30,9 @@ enum overlay_kind {
 
 /* Path of the entry for rel ("" is the mount root's directory). */
 void overlay_path(const char *mount_id, const char *rel, char *out, size_t outlen);
-enum overlay_kind overlay_lookup(const char *mount_id, const char *rel, struct object_info *info);
+/* max_age: records, whiteouts and deleted directories older than this many seconds count as
+ * no entry (the store's view is then fresher than they are); negative: they never expire. */
+enum overlay_kind overlay_lookup(const char *mount_id, const char *rel, double max_age, struct object_info *info);
 /* Creates rel's parent directories as plain overlay directories (a deleted one is revived). */
 int overlay_make_parents(const char *mount_id, const char *rel);
 /* Replaces rel's entry by a record of info, or by a whiteout (info NULL); atomic for readers. */
@@ -39,7 +41,7 @@ int overlay_set(const char *mount_id, const char *rel, const struct object_info 
 int overlay_set_dir(const char *mount_id, const char *rel, int deleted);
 /* Calls fn for each entry directly under rel (a directory entry), with its kind. */
 typedef int (*overlay_entry_fn)(void *ctx, const char *name, enum overlay_kind kind);
-int overlay_children(const char *mount_id, const char *rel, overlay_entry_fn fn, void *ctx);
+int overlay_children(const char *mount_id, const char *rel, double max_age, overlay_entry_fn fn, void *ctx);
 /* Drops records, whiteouts and deleted directories made before t: a listing of the store
  * started after them (the index's) already says the same. Staged files are kept. */
 void overlay_forget_before(const char *mount_id, time_t t);

@@ -90,7 +90,7 @@ int fs_dir_open(struct mount *m, const char *rel, struct fs_dir **out)
     if (m->broken) rc = -EIO;
     else if (m->write_mode != WRITE_RO && *rel) {
         /* this node's word on the directory itself comes first */
-        switch (overlay_lookup(m->id, rel, NULL)) {
+        switch (overlay_lookup(m->id, rel, mount_overlay_age(m), NULL)) {
         case OV_DIR: own_dir = 1; break;
         case OV_DELETED: rc = -ENOENT; break;
         case OV_NONE: break;
@@ -98,7 +98,7 @@ int fs_dir_open(struct mount *m, const char *rel, struct fs_dir **out)
         }
     }
     if (rc == 0 && m->write_mode != WRITE_RO) {
-        rc = overlay_children(m->id, rel, add_own, d);
+        rc = overlay_children(m->id, rel, mount_overlay_age(m), add_own, d);
         if (d->n_own) qsort(d->own, (size_t)d->n_own, sizeof *d->own, cmp_own);
     }
     if (rc == 0) {

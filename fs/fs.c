@@ -137,7 +137,7 @@ static int from_overlay(struct mount *m, const char *rel, struct fs_attr *out)
 {
     struct object_info info;
     if (m->write_mode == WRITE_RO) return 1;
-    switch (overlay_lookup(m->id, rel, &info)) {
+    switch (overlay_lookup(m->id, rel, mount_overlay_age(m), &info)) {
     case OV_DATA:
         set_attr(m, rel, 0, &info, out);
         out->staged = 1;

@@ -18,6 +18,11 @@ static size_t first_len[MOUNT_MAX];
 static int n_first;
 unsigned char mount_second_byte[256];
 
+double mount_overlay_age(const struct mount *m)
+{
+    return m->write_mode == WRITE_CACHE ? -1 : m->meta_ttl;
+}
+
 void mount_key(const struct mount *m, const char *rel, const char *suffix, char *out, size_t outlen)
 {
     snprintf(out, outlen, "%s%s%s", m->key_prefix, rel, suffix);

@@ -63,6 +63,9 @@ static inline int mount_maybe(const char *path)
 /* 1 if abs (normalised) is a strict ancestor of a mount prefix. */
 int mount_is_ancestor(const char *abs);
 struct mount *mount_by_id(const char *id, size_t len);
+/* How long the node's records of its own changes outlive the store's view (overlay.h):
+ * meta_ttl for uploading mounts, forever (-1) for write=cache, whose changes exist nowhere else. */
+double mount_overlay_age(const struct mount *m);
 /* The store key of a path inside m (rel as from mount_lookup), followed by suffix ("" or "/"). */
 void mount_key(const struct mount *m, const char *rel, const char *suffix, char *out, size_t outlen);
 /* Parses "4M", "64MiB", "1G", "1000" into bytes; -1 if malformed. */

@@ -3,6 +3,8 @@
  * (built in a scratch cache directory). Prints one line per
  * failed check and exits non-zero if any failed. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,22 +274,28 @@ static void test_overlay_and_journal(void)
     int n = 0;
     CHECK(mkdtemp(dir) != NULL, "scratch directory");
     CHECK(store_open(dir, 1 << 30, err, sizeof err) == 0, "store_open: %s", err);
-    CHECK(overlay_lookup("m1", "a/b.txt", &got) == OV_NONE, "nothing yet");
+    CHECK(overlay_lookup("m1", "a/b.txt", -1, &got) == OV_NONE, "nothing yet");
     CHECK(overlay_set("m1", "a/b.txt", &info) == 0, "record");
-    CHECK(overlay_lookup("m1", "a/b.txt", &got) == OV_RECORD && got.size == 42 && got.mtime == 1700000000 &&
+    CHECK(overlay_lookup("m1", "a/b.txt", -1, &got) == OV_RECORD && got.size == 42 && got.mtime == 1700000000 &&
           !strcmp(got.etag, "\"abc\""), "the record reads back");
-    CHECK(overlay_lookup("m1", "a", NULL) == OV_DIR, "its parent exists");
-    CHECK(overlay_lookup("m1", "a/b.txt/x", NULL) == OV_BELOW_FILE, "below a file");
-    CHECK(overlay_set("m1", "a/b.txt", NULL) == 0 && overlay_lookup("m1", "a/b.txt", NULL) == OV_DELETED, "whiteout");
-    CHECK(overlay_lookup("m1", "a/b.txt/x", NULL) == OV_DELETED, "below a whiteout");
+    CHECK(overlay_lookup("m1", "a", -1, NULL) == OV_DIR, "its parent exists");
+    CHECK(overlay_lookup("m1", "a/b.txt/x", -1, NULL) == OV_BELOW_FILE, "below a file");
+    CHECK(overlay_set("m1", "a/b.txt", NULL) == 0 && overlay_lookup("m1", "a/b.txt", -1, NULL) == OV_DELETED, "whiteout");
+    CHECK(overlay_lookup("m1", "a/b.txt/x", -1, NULL) == OV_DELETED, "below a whiteout");
     overlay_path("m1", "a/data.bin", path, sizeof path);
     FILE *f = fopen(path, "w");
     CHECK(f && fwrite("12345", 1, 5, f) == 5 && fclose(f) == 0, "a staged file");
-    CHECK(overlay_lookup("m1", "a/data.bin", &got) == OV_DATA && got.size == 5, "staged bytes");
-    CHECK(overlay_set_dir("m1", "a/gone", 1) == 0 && overlay_lookup("m1", "a/gone", NULL) == OV_DELETED, "deleted dir");
-    overlay_children("m1", "a", note_child, out);
+    CHECK(overlay_lookup("m1", "a/data.bin", -1, &got) == OV_DATA && got.size == 5, "staged bytes");
+    CHECK(overlay_set_dir("m1", "a/gone", 1) == 0 && overlay_lookup("m1", "a/gone", -1, NULL) == OV_DELETED, "deleted dir");
+    overlay_children("m1", "a", -1, note_child, out);
     CHECK(strstr(out, "b.txt:4 ") && strstr(out, "data.bin:1 ") && strstr(out, "gone:4 "), "children: %s", out);
-    CHECK(overlay_set_dir("m1", "a/gone", 0) == 0 && overlay_lookup("m1", "a/gone", NULL) == OV_DIR, "revived");
+    CHECK(overlay_set_dir("m1", "a/gone", 0) == 0 && overlay_lookup("m1", "a/gone", -1, NULL) == OV_DIR, "revived");
+    overlay_path("m1", "a/b.txt", path, sizeof path);
+    struct timespec old[2] = {{1000, 0}, {1000, 0}};
+    CHECK(utimensat(AT_FDCWD, path, old, AT_SYMLINK_NOFOLLOW) == 0, "age the whiteout");
+    CHECK(overlay_lookup("m1", "a/b.txt", 3600, NULL) == OV_NONE && overlay_lookup("m1", "a/b.txt/x", 3600, NULL) == OV_NONE,
+          "an old whiteout gives way to the store's view");
+    CHECK(overlay_lookup("m1", "a/b.txt", -1, NULL) == OV_DELETED, "unless records never expire (write=cache)");
     memset(&e, 0, sizeof e);
     snprintf(e.mount_id, sizeof e.mount_id, "m1");
     snprintf(e.rel, sizeof e.rel, "dir/with space/ckpt.pt");
