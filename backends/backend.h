@@ -79,9 +79,11 @@ struct backend_ops {
      * object's metadata as the response describes it. */
     int (*get)(struct backend *b, const char *key, const char *etag, uint64_t off, uint64_t len,
                data_sink_fn sink, void *sink_ctx, struct object_info *info);
-    /* Creates or replaces key with len bytes, verified by the store against their checksum.
+    /* Creates or replaces key with len bytes, verified by the store against their MD5 (md5:
+     * the caller's, when it has hashed them anyway; NULL: the backend hashes them).
      * *info receives the new version (size, the time of the call as mtime, ETag). */
-    int (*put)(struct backend *b, const char *key, const void *data, size_t len, struct object_info *info);
+    int (*put)(struct backend *b, const char *key, const void *data, size_t len, const unsigned char *md5,
+               struct object_info *info);
     /* Deletes key; deleting a missing key succeeds. */
     int (*remove)(struct backend *b, const char *key);
     /* Server-side copy of src to dst (no bytes pass through the caller). */
@@ -93,7 +95,7 @@ struct backend_ops {
      * stored parts would otherwise be kept, and billed, by the store). */
     int (*multipart_begin)(struct backend *b, const char *key, char *upload_id, size_t idlen);
     int (*multipart_part)(struct backend *b, const char *key, const char *upload_id, int number,
-                          const void *data, size_t len, char etag[BACKEND_ETAG_MAX]);
+                          const void *data, size_t len, const unsigned char *md5, char etag[BACKEND_ETAG_MAX]);
     int (*multipart_complete)(struct backend *b, const char *key, const char *upload_id,
                               const struct upload_part *parts, int n, struct object_info *info);
     int (*multipart_abort)(struct backend *b, const char *key, const char *upload_id);

@@ -435,12 +435,13 @@ static int s3_list(struct backend *b, const char *prefix, int recursive, list_en
 
 /* ------------------------------------------------------------------ writes */
 
-static void set_body(struct s3_call *c, const void *data, size_t len)
+/* The body and its Content-MD5 (md5: 16 bytes from the caller, or NULL to hash here). */
+static void set_body(struct s3_call *c, const void *data, size_t len, const unsigned char *md5)
 {
-    unsigned char md5[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_Digest(data, len, md5, &n, EVP_md5(), NULL);
-    EVP_EncodeBlock((unsigned char *)c->content_md5, md5, (int)n);
+    unsigned char own[EVP_MAX_MD_SIZE];
+    unsigned int n = 16;
+    if (!md5) EVP_Digest(data, len, own, &n, EVP_md5(), NULL);
+    EVP_EncodeBlock((unsigned char *)c->content_md5, md5 ? md5 : own, 16);
     c->body = data ? data : "";
     c->body_len = len;
 }
@@ -461,13 +462,14 @@ static int run_expecting(struct s3_call *c, const char *key, const char *root, c
     return 0;
 }
 
-static int s3_put(struct backend *b, const char *key, const void *data, size_t len, struct object_info *info)
+static int s3_put(struct backend *b, const char *key, const void *data, size_t len, const unsigned char *md5,
+                  struct object_info *info)
 {
     struct s3_call c;
     struct http_response r;
     int rc = call_init(&c, b, "PUT", key, NULL, 0);
     if (rc) return rc;
-    set_body(&c, data, len);
+    set_body(&c, data, len, md5);
     counters_add(CTR_PUT, 1);
     rc = run_expecting(&c, key, NULL, NULL, NULL, 0, NULL, NULL, 0, &r);
     if (rc == 0) {
@@ -533,7 +535,7 @@ static int s3_multipart_begin(struct backend *b, const char *key, char *upload_i
 }
 
 static int s3_multipart_part(struct backend *b, const char *key, const char *upload_id, int number,
-                             const void *data, size_t len, char etag[BACKEND_ETAG_MAX])
+                             const void *data, size_t len, const unsigned char *md5, char etag[BACKEND_ETAG_MAX])
 {
     struct s3_call c;
     struct http_response r;
@@ -543,7 +545,7 @@ static int s3_multipart_part(struct backend *b, const char *key, const char *upl
     int rc = call_init(&c, b, "PUT", key, q, 2);
     if (rc) return rc;
     snprintf(c.what, sizeof c.what, "UPLOAD PART %d of s3://%s/%s", number, b->bucket, key);
-    set_body(&c, data, len);
+    set_body(&c, data, len, md5);
     counters_add(CTR_PUT, 1);
     rc = run_expecting(&c, key, NULL, NULL, NULL, 0, NULL, NULL, 0, &r);
     free(c.canonical_query);
@@ -572,7 +574,7 @@ static int s3_multipart_complete(struct backend *b, const char *key, const char 
     len += (size_t)snprintf(xml + len, cap - len, "</CompleteMultipartUpload>");
     if ((rc = call_init(&c, b, "POST", key, q, 1))) { free(xml); return rc; }
     snprintf(c.what, sizeof c.what, "COMPLETE MULTIPART UPLOAD s3://%s/%s", b->bucket, key);
-    set_body(&c, xml, len);
+    set_body(&c, xml, len, NULL);
     counters_add(CTR_PUT, 1);
     rc = run_expecting(&c, key, "CompleteMultipartUploadResult", "ETag", info->etag, sizeof info->etag, NULL, NULL,
                        0, &r);

@@ -89,7 +89,7 @@ int fs_mkdir(struct mount *m, const char *rel)
     if ((rc = fs_parent_is_dir(m, rel))) return rc;
     if (uploads(m)) {
         mount_key(m, rel, "/", key, sizeof key);
-        if ((rc = m->ops->put(m->backend, key, "", 0, &info))) return rc;
+        if ((rc = m->ops->put(m->backend, key, "", 0, NULL, &info))) return rc;
     }
     return overlay_set_dir(m->id, rel, 0);
 }

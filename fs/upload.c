@@ -133,7 +133,7 @@ static void part_job(void *arg)
         snprintf(id, sizeof id, "%s", u->upload_id);
         pthread_mutex_unlock(&u->lock);
         char etag[BACKEND_ETAG_MAX] = "";
-        if (rc == 0) rc = u->m->ops->multipart_part(u->m->backend, u->key, id, j->index + 1, buf, j->len, etag);
+        if (rc == 0) rc = u->m->ops->multipart_part(u->m->backend, u->key, id, j->index + 1, buf, j->len, md5, etag);
         pthread_mutex_lock(&u->lock);
         p = &u->parts[j->index];
         if (rc == 0) {
@@ -241,7 +241,7 @@ static int put_whole(struct mount *m, const char *key, int fd, uint64_t size, st
     if (!buf) return -ENOMEM;
     rc = pread(fd, buf, size, 0) == (ssize_t)size ? 0 : -EIO;
     if (rc) log_error("upload of s3 key %s: reading the staged file failed", key);
-    else rc = m->ops->put(m->backend, key, buf, size, info);
+    else rc = m->ops->put(m->backend, key, buf, size, NULL, info);
     free(buf);
     return rc;
 }
