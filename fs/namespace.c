@@ -169,18 +169,18 @@ static int rename_file(struct mount *m, const char *from, const char *to, const 
     return remove_file(m, from);
 }
 
-static int rename_entry(struct mount *m, const char *from, const char *to);
+static int rename_entry(struct mount *m, const char *from, const char *to, unsigned flags);
 
-/* Renames a directory entry by entry, then removes it. */
-static int rename_dir(struct mount *m, const char *from, const char *to)
+/* Renames a directory entry by entry (making the destination first unless it exists), then
+ * removes it. */
+static int rename_dir(struct mount *m, const char *from, const char *to, int to_exists)
 {
     struct fs_dir *d;
     const char *name;
     char **names = NULL;
     int is_dir, n = 0, cap = 0, rc;
-    struct fs_attr a;
 
-    if (fs_stat(m, to, &a) == -ENOENT && (rc = fs_mkdir(m, to))) return rc;
+    if (!to_exists && (rc = fs_mkdir(m, to))) return rc;
     if ((rc = fs_dir_open(m, from, &d))) return rc;
     for (long pos = 0; rc == 0 && fs_dir_read(d, pos, &name, &is_dir); pos++) {
         if (n == cap) {
@@ -196,27 +196,31 @@ static int rename_dir(struct mount *m, const char *from, const char *to)
         char f[PATH_MAX], t[PATH_MAX];
         snprintf(f, sizeof f, "%s/%s", from, names[i]);
         snprintf(t, sizeof t, "%s/%s", to, names[i]);
-        if (rc == 0) rc = rename_entry(m, f, t);
+        if (rc == 0) rc = rename_entry(m, f, t, 0);
         free(names[i]);
     }
     free(names);
     return rc ? rc : fs_rmdir(m, from);
 }
 
-static int rename_entry(struct mount *m, const char *from, const char *to)
+static int rename_entry(struct mount *m, const char *from, const char *to, unsigned flags)
 {
     struct fs_attr src, dst;
+    size_t fl = strlen(from);
     uint64_t t1, t2;
     int rc = writable(m, from, &src), dst_rc;
     if (rc) return rc;
+    if (!strcmp(from, to)) return 0;
     if (!*from || !*to) return -EBUSY;
+    if (!strncmp(to, from, fl) && to[fl] == '/') return -EINVAL;   /* into itself */
     dst_rc = fs_stat(m, to, &dst);
     if (dst_rc && dst_rc != -ENOENT) return dst_rc;
+    if (dst_rc == 0 && (flags & RENAME_NOREPLACE)) return -EEXIST;
     if (dst_rc == -ENOENT && (rc = fs_parent_is_dir(m, to))) return rc;
     if (src.is_dir) {
         if (dst_rc == 0 && !dst.is_dir) return -ENOTDIR;
         if (dst_rc == 0 && (rc = is_empty_dir(m, to))) return rc;
-        return rename_dir(m, from, to);
+        return rename_dir(m, from, to, dst_rc == 0);
     }
     if (dst_rc == 0 && dst.is_dir) return -EISDIR;
     /* both paths' locks, in one order for everyone (two opposite renames must not deadlock) */
@@ -236,16 +240,9 @@ static int rename_entry(struct mount *m, const char *from, const char *to)
 
 int fs_rename(struct mount *m, const char *from, struct mount *m2, const char *to, unsigned flags)
 {
-    struct fs_attr a;
-    size_t fl = strlen(from);
-    int rc;
     if (m != m2) return -EXDEV;                       /* mv copies across mounts by itself */
     if (flags & ~RENAME_NOREPLACE) return -EINVAL;    /* RENAME_EXCHANGE, RENAME_WHITEOUT */
-    if ((rc = writable(m, from, &a))) return rc;
-    if (!strcmp(from, to)) return 0;
-    if (!strncmp(to, from, fl) && to[fl] == '/') return -EINVAL;   /* into itself */
-    if ((flags & RENAME_NOREPLACE) && fs_stat(m, to, &a) == 0) return -EEXIST;
-    return rename_entry(m, from, to);
+    return rename_entry(m, from, to, flags);
 }
 
 int fs_truncate(struct mount *m, const char *rel, uint64_t len)
