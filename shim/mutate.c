@@ -83,9 +83,10 @@ __attribute__((noinline)) static int pair_at(int d1, const char *p1, int d2, con
     }
     if (ra == 0 || rb == 0 || a.m != b.m) return shim_fail(-EXDEV);
     SHIM_ENTER();
-    rc = is_link ? run_op(a.m, a.rel, OP_CHOWN, &(struct op_args){.uid = -1, .gid = -1}) : fs_rename(a.m, a.rel, b.m, b.rel, flags);
+    struct fs_attr attr;
+    /* a hard link: ENOENT for a missing source, else EPERM (a store has no such thing) */
+    rc = is_link ? (fs_stat(a.m, a.rel, &attr) ?: -EPERM) : fs_rename(a.m, a.rel, b.m, b.rel, flags);
     SHIM_LEAVE();
-    if (rc == 0 && is_link) rc = -EPERM;
     if (rc) return shim_fail(rc);
     errno = saved;
     return 0;
